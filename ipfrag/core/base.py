@@ -1,0 +1,554 @@
+"""The address-space interface and the algorithms both backends share.
+
+An address space is the range of offsets ``0 .. 2**bits - 1``. It knows nothing of
+IP addresses: a *block of order k* is the aligned run ``[i * 2**k, (i + 1) * 2**k)``,
+and the space is the complete binary tree of those blocks (the buddy allocator's
+tree). Every backend keeps, per node of that tree, how many addresses under it are
+used, and per order ``k`` a counter of fully free blocks of that order. From the
+counters alone come, in O(1), the answers EKS operators need: "is there still a
+free aligned /28?" and "how many?"; the buddy free lists' histogram is O(bits).
+
+Orders whose blocks are picked at random are *tracked*: a second count tree per
+order says how many fully free blocks of that order lie under each node, so a
+uniform choice among them is one descent, O(bits).
+"""
+
+from __future__ import annotations
+
+import abc
+import random
+from collections.abc import Iterator
+from typing import Literal
+
+from ipfrag.errors import AddressInUse, Misaligned, NotAllocated, OutsideSubnet
+
+__all__ = ["POLICIES", "AddressSpace", "Block", "Policy"]
+
+Policy = Literal["random", "lowest", "best-fit"]
+POLICIES: tuple[Policy, ...] = ("random", "lowest", "best-fit")
+
+Block = tuple[int, int]
+"""An aligned block as ``(offset, order)``: ``2**order`` addresses from ``offset``."""
+
+
+class AddressSpace(abc.ABC):
+    """Free/used state of ``2**bits`` addresses, with aligned-block counters.
+
+    The two backends, :class:`~ipfrag.core.BitmapSpace` (dense, up to 2**24
+    addresses) and :class:`~ipfrag.core.IntervalSpace` (sparse, any size up to
+    2**128), answer every query identically; the tests hold them to a plain
+    set-of-integers oracle.
+
+    >>> from ipfrag.core import BitmapSpace
+    >>> sp = BitmapSpace(8)
+    >>> sp.claim(17)
+    >>> sp.free_count, sp.free_block_count(4), sp.is_free(16, 4)
+    (255, 15, False)
+    """
+
+    __slots__ = ("_bits", "_cnt", "_tracked")
+
+    def __init__(self, bits: int) -> None:
+        if not isinstance(bits, int) or isinstance(bits, bool) or not 0 <= bits <= 128:
+            raise ValueError(f"bits must be an integer in 0..128, not {bits!r}")
+        self._bits = bits
+        # _cnt[k]: number of fully free aligned blocks of order k.
+        self._cnt = [1 << (bits - k) for k in range(bits + 1)]
+        self._tracked: set[int] = set()
+
+    # ------------------------------------------------------------------ sizes
+    @property
+    def bits(self) -> int:
+        """log2 of the number of addresses."""
+        return self._bits
+
+    @property
+    def size(self) -> int:
+        """Number of addresses, ``2**bits``. O(1)."""
+        return 1 << self._bits
+
+    @property
+    def free_count(self) -> int:
+        """Number of free addresses. O(1).
+
+        >>> from ipfrag.core import IntervalSpace
+        >>> sp = IntervalSpace(64)
+        >>> sp.claim(0, 16)
+        >>> sp.free_count == 2**64 - 2**16
+        True
+        """
+        return self._cnt[0]
+
+    @property
+    def used_count(self) -> int:
+        """Number of used addresses. O(1)."""
+        return (1 << self._bits) - self._cnt[0]
+
+    # ------------------------------------------------------------- validation
+    def _check_block(self, offset: int, order: int) -> None:
+        if not isinstance(order, int) or not 0 <= order <= self._bits:
+            raise OutsideSubnet(f"block order {order!r} outside 0..{self._bits}")
+        if not isinstance(offset, int) or not 0 <= offset < (1 << self._bits):
+            raise OutsideSubnet(f"offset {offset!r} outside 0..{(1 << self._bits) - 1}")
+        if offset & ((1 << order) - 1):
+            raise Misaligned(f"offset {offset} is not aligned on a block of 2**{order}")
+
+    def _within(self, within: Block | None) -> Block:
+        if within is None:
+            return (0, self._bits)
+        self._check_block(*within)
+        return within
+
+    # ------------------------------------------------------ backend primitives
+    @abc.abstractmethod
+    def _node_free(self, level: int, index: int) -> int:
+        """Exact free count of node ``(level, index)``, in any context."""
+
+    @abc.abstractmethod
+    def _child_free(self, level: int, index: int) -> int:
+        """Free count of a node whose parent is partly used (cheaper where it matters)."""
+
+    @abc.abstractmethod
+    def _child_blocks_free(self, order: int, level: int, index: int) -> int:
+        """Fully free order-``order`` blocks under a node whose parent is partly used.
+
+        ``order`` must be tracked and ``level > order``.
+        """
+
+    @abc.abstractmethod
+    def _build_tracking(self, order: int) -> None:
+        """Start maintaining the block-count tree of ``order`` (already validated)."""
+
+    @abc.abstractmethod
+    def _claim(self, offset: int, order: int) -> None:
+        """Mark a fully free, validated block used."""
+
+    @abc.abstractmethod
+    def _release(self, offset: int, order: int) -> None:
+        """Mark a fully used, validated block free."""
+
+    @abc.abstractmethod
+    def _fullest_partial(self, unit: int, lo: int, hi: int) -> int | None:
+        """Index of the order-``unit`` block in ``[lo, hi)`` with the fewest free addresses > 0.
+
+        Only partly used blocks count; ties go to the lowest index. None when none.
+        """
+
+    @abc.abstractmethod
+    def copy(self) -> AddressSpace:
+        """An independent copy. O(size of the state)."""
+
+    @abc.abstractmethod
+    def _check(self) -> None:
+        """Assert every invariant of the structure (for tests). O(size of the state)."""
+
+    # ---------------------------------------------------------------- updates
+    def claim(self, offset: int, order: int = 0) -> None:
+        """Mark the aligned block ``(offset, order)`` used; all or nothing.
+
+        Raises :class:`~ipfrag.errors.AddressInUse` if any address of it is
+        already used, and leaves the space unchanged.
+        Cost: O(bits) for one address; O(2**order) more on the dense backend.
+
+        >>> from ipfrag.core import BitmapSpace
+        >>> sp = BitmapSpace(8)
+        >>> sp.claim(16, 4); sp.free_block_count(4)
+        15
+        >>> sp.claim(20)
+        Traceback (most recent call last):
+        ...
+        ipfrag.errors.AddressInUse: block (20, 0) is not entirely free
+        """
+        self._check_block(offset, order)
+        if self._node_free(order, offset >> order) != 1 << order:
+            raise AddressInUse(f"block ({offset}, {order}) is not entirely free")
+        self._claim(offset, order)
+
+    def release(self, offset: int, order: int = 0) -> None:
+        """Mark the aligned block ``(offset, order)`` free again; all or nothing.
+
+        Every address of the block must be used (else :class:`~ipfrag.errors.NotAllocated`).
+        Cost: as :meth:`claim`.
+
+        >>> from ipfrag.core import BitmapSpace
+        >>> sp = BitmapSpace(8)
+        >>> sp.claim(16, 4); sp.release(16, 4); sp.free_block_count(4)
+        16
+        """
+        self._check_block(offset, order)
+        if self._node_free(order, offset >> order) != 0:
+            raise NotAllocated(f"block ({offset}, {order}) is not entirely used")
+        self._release(offset, order)
+
+    def fill(self, offset: int, order: int) -> int:
+        """Mark every free address of the block used; returns how many were free.
+
+        Cost: O(B * bits) for the B maximal free blocks inside.
+
+        >>> from ipfrag.core import BitmapSpace
+        >>> sp = BitmapSpace(4)
+        >>> sp.claim(3)
+        >>> sp.fill(0, 2), sp.free_count
+        (3, 12)
+        """
+        blocks = list(self.iter_maximal_free((offset, order)))
+        for o, k in blocks:
+            self._claim(o, k)
+        return sum(1 << k for _, k in blocks)
+
+    # ---------------------------------------------------------------- queries
+    def is_free(self, offset: int, order: int = 0) -> bool:
+        """True when every address of the aligned block is free. O(1) dense, O(bits) sparse.
+
+        >>> from ipfrag.core import BitmapSpace
+        >>> BitmapSpace(8).is_free(16, 4)
+        True
+        """
+        self._check_block(offset, order)
+        return self._node_free(order, offset >> order) == 1 << order
+
+    def free_within(self, offset: int, order: int) -> int:
+        """Free addresses inside an aligned block. O(1) dense, O(bits) sparse.
+
+        >>> from ipfrag.core import BitmapSpace
+        >>> sp = BitmapSpace(8); sp.claim(17)
+        >>> sp.free_within(16, 4)
+        15
+        """
+        self._check_block(offset, order)
+        return self._node_free(order, offset >> order)
+
+    def track(self, order: int) -> None:
+        """Maintain per-node counts of free blocks of ``order`` (for uniform random picks).
+
+        Building costs O(size / 2**order) dense, O(state) sparse; afterwards every
+        update pays O(bits) more. Picking at random tracks the order by itself.
+
+        >>> from ipfrag.core import BitmapSpace
+        >>> sp = BitmapSpace(8); sp.track(4); sp.tracked_orders
+        (4,)
+        """
+        if not isinstance(order, int) or not 0 <= order <= self._bits:
+            raise OutsideSubnet(f"block order {order!r} outside 0..{self._bits}")
+        if order not in self._tracked and order > 0:
+            self._build_tracking(order)
+            self._tracked.add(order)
+
+    @property
+    def tracked_orders(self) -> tuple[int, ...]:
+        """Orders with maintained block-count trees, ascending. O(t log t)."""
+        return tuple(sorted(self._tracked))
+
+    def free_block_count(self, order: int, within: Block | None = None) -> int:
+        """Number of fully free aligned blocks of ``order``.
+
+        O(1) for the whole space (a maintained counter); inside a block ``within``,
+        O(1) dense / O(bits) sparse once the order is tracked (tracks it otherwise).
+
+        >>> from ipfrag.core import BitmapSpace
+        >>> sp = BitmapSpace(8); sp.claim(17)
+        >>> sp.free_block_count(4), sp.free_block_count(4, within=(0, 5))
+        (15, 1)
+        """
+        if not isinstance(order, int) or not 0 <= order <= self._bits:
+            raise OutsideSubnet(f"block order {order!r} outside 0..{self._bits}")
+        if within is None:
+            return self._cnt[order]
+        wo, wk = self._within(within)
+        if wk < order:
+            return 0
+        return self._blocks_free(order, wk, wo >> wk)
+
+    def _blocks_free(self, order: int, level: int, index: int) -> int:
+        """Fully free order-``order`` blocks under any node (exact, any context)."""
+        free = self._node_free(level, index)
+        if free == 1 << level:
+            return 1 << (level - order)
+        if level == order or free == 0:
+            return 0
+        if order == 0:
+            return free
+        self.track(order)
+        c = 2 * index
+        return self._child_count(order, level - 1, c) + self._child_count(order, level - 1, c + 1)
+
+    def _child_count(self, order: int, level: int, index: int) -> int:
+        """Fully free order-``order`` blocks under a node whose parent is partly used."""
+        free = self._child_free(level, index)
+        if free == 1 << level:
+            return 1 << (level - order)
+        if free == 0 or level == order:
+            return 0
+        if order == 0:
+            return free
+        return self._child_blocks_free(order, level, index)
+
+    def has_free_block(self, order: int) -> bool:
+        """True when a fully free aligned block of ``order`` exists. O(1).
+
+        >>> from ipfrag.core import BitmapSpace
+        >>> BitmapSpace(4).has_free_block(4)
+        True
+        """
+        return self.free_block_count(order) > 0
+
+    def largest_free_order(self) -> int | None:
+        """Order of the largest fully free aligned block, None when full. O(bits).
+
+        >>> from ipfrag.core import BitmapSpace
+        >>> sp = BitmapSpace(8); sp.claim(0)
+        >>> sp.largest_free_order()
+        7
+        """
+        for k in range(self._bits, -1, -1):
+            if self._cnt[k]:
+                return k
+        return None
+
+    def histogram(self) -> dict[int, int]:
+        """Maximal free aligned blocks per order (the buddy free lists' lengths). O(bits).
+
+        A block is maximal when it is free and its buddy is not. Orders with no
+        block are left out.
+
+        >>> from ipfrag.core import BitmapSpace
+        >>> sp = BitmapSpace(4); sp.claim(0)
+        >>> sp.histogram()
+        {0: 1, 1: 1, 2: 1, 3: 1}
+        """
+        cnt = self._cnt
+        out: dict[int, int] = {}
+        for k in range(self._bits + 1):
+            n = cnt[k] - (2 * cnt[k + 1] if k < self._bits else 0)
+            if n:
+                out[k] = n
+        return out
+
+    # -------------------------------------------------------------- iteration
+    def iter_free_blocks(self, order: int, within: Block | None = None) -> Iterator[int]:
+        """Offsets of the fully free aligned blocks of ``order``, ascending.
+
+        Cost: O((F + U) * bits) for F results and U partly used nodes visited.
+
+        >>> from ipfrag.core import BitmapSpace
+        >>> sp = BitmapSpace(4); sp.claim(5)
+        >>> list(sp.iter_free_blocks(2))
+        [0, 8, 12]
+        """
+        if not isinstance(order, int) or not 0 <= order <= self._bits:
+            raise OutsideSubnet(f"block order {order!r} outside 0..{self._bits}")
+        wo, wk = self._within(within)
+        if wk < order:
+            return
+        free = self._node_free(wk, wo >> wk)
+        yield from self._iter_free(order, wk, wo >> wk, free)
+
+    def _iter_free(self, order: int, level: int, index: int, free: int) -> Iterator[int]:
+        stack = [(level, index, free)]
+        while stack:
+            lv, i, f = stack.pop()
+            if f == 1 << lv:
+                step = 1 << order
+                start = i << lv
+                yield from range(start, start + (1 << lv), step)
+            elif f == 0 or lv == order:
+                continue
+            else:
+                c = 2 * i
+                stack.append((lv - 1, c + 1, self._child_free(lv - 1, c + 1)))
+                stack.append((lv - 1, c, self._child_free(lv - 1, c)))
+
+    def iter_maximal_free(self, within: Block | None = None) -> Iterator[Block]:
+        """The free space as maximal aligned blocks ``(offset, order)``, ascending.
+
+        Inside ``within`` the blocks are maximal relative to that block.
+        Cost: O(B * bits) for B blocks.
+
+        >>> from ipfrag.core import BitmapSpace
+        >>> sp = BitmapSpace(4); sp.claim(5)
+        >>> list(sp.iter_maximal_free())
+        [(0, 2), (4, 0), (6, 1), (8, 3)]
+        """
+        wo, wk = self._within(within)
+        stack = [(wk, wo >> wk, self._node_free(wk, wo >> wk))]
+        while stack:
+            lv, i, f = stack.pop()
+            if f == 1 << lv:
+                yield (i << lv, lv)
+            elif f:
+                c = 2 * i
+                stack.append((lv - 1, c + 1, self._child_free(lv - 1, c + 1)))
+                stack.append((lv - 1, c, self._child_free(lv - 1, c)))
+
+    # ---------------------------------------------------------------- picking
+    def pick_address(
+        self,
+        policy: Policy = "lowest",
+        rng: random.Random | None = None,
+        *,
+        unit: int = 0,
+        within: Block | None = None,
+    ) -> int | None:
+        """Choose a free address (without claiming it); None when there is none.
+
+        - ``"random"``: uniform over the free addresses, O(bits);
+        - ``"lowest"``: the first free address, O(bits) (a C-speed scan dense);
+        - ``"best-fit"``: inside the fullest block of order ``unit`` that still has
+          room, the smallest free hole; keeps whole ``unit`` blocks free.
+          O(size / 2**unit) dense, O(partly used blocks) sparse.
+
+        >>> import random
+        >>> from ipfrag.core import BitmapSpace
+        >>> sp = BitmapSpace(8); sp.claim(0); sp.claim(17)
+        >>> sp.pick_address("lowest"), sp.pick_address("best-fit", unit=4)
+        (1, 1)
+        >>> sp.pick_address("random", random.Random(1)) in range(256)
+        True
+        """
+        wo, wk = self._within(within)
+        wi = wo >> wk
+        free = self._node_free(wk, wi)
+        if free == 0:
+            return None
+        if policy == "random":
+            return self._descend_address((rng or random.Random()).randrange(free), wk, wi, free)
+        if policy == "lowest":
+            return self._lowest_address(wk, wi, free)
+        if policy == "best-fit":
+            unit = min(max(unit, 0), wk)
+            lo = wo >> unit
+            idx = self._fullest_partial(unit, lo, lo + (1 << (wk - unit)))
+            if idx is None:
+                block = self.pick_block(unit, "best-fit", within=(wo, wk))
+                if block is None:  # pragma: no cover - free > 0 implies a free unit block
+                    return None
+                return block
+            best = self._best_fit_block(0, (idx << unit, unit))
+            assert best is not None
+            return best
+        raise ValueError(f"unknown policy {policy!r}; expected one of {POLICIES}")
+
+    def _descend_address(self, r: int, level: int, index: int, free: int) -> int:
+        while free != 1 << level:
+            level -= 1
+            index *= 2
+            left = self._child_free(level, index)
+            if r < left:
+                free = left
+            else:
+                r -= left
+                index += 1
+                free = self._child_free(level, index)
+        return (index << level) + r
+
+    def _lowest_address(self, level: int, index: int, free: int) -> int:
+        while free != 1 << level:
+            level -= 1
+            index *= 2
+            free = self._child_free(level, index)
+            if free == 0:
+                index += 1
+                free = self._child_free(level, index)
+        return index << level
+
+    def pick_block(
+        self,
+        order: int,
+        policy: Policy = "lowest",
+        rng: random.Random | None = None,
+        *,
+        within: Block | None = None,
+    ) -> int | None:
+        """Choose a fully free aligned block of ``order`` (without claiming it); None if none.
+
+        - ``"random"``: uniform over such blocks, O(bits) (tracks ``order``);
+        - ``"lowest"``: the first one, O(bits) (a C-speed scan dense);
+        - ``"best-fit"``: the lowest block of the smallest maximal free run that
+          fits, so larger runs survive; O(B * bits) for B maximal free blocks.
+
+        >>> from ipfrag.core import BitmapSpace
+        >>> sp = BitmapSpace(8); sp.claim(1); sp.claim(40)
+        >>> sp.pick_block(4, "lowest"), sp.pick_block(4, "best-fit")
+        (16, 48)
+        """
+        if not isinstance(order, int) or not 0 <= order <= self._bits:
+            raise OutsideSubnet(f"block order {order!r} outside 0..{self._bits}")
+        wo, wk = self._within(within)
+        if wk < order:
+            return None
+        if policy == "random":
+            total = self.free_block_count(order, (wo, wk))
+            if total == 0:
+                return None
+            r = (rng or random.Random()).randrange(total)
+            if order == 0:
+                return self._descend_address(r, wk, wo >> wk, total)
+            return self._descend_block(order, r, wk, wo >> wk)
+        if policy == "lowest":
+            return self._lowest_block(order, wo, wk)
+        if policy == "best-fit":
+            return self._best_fit_block(order, (wo, wk))
+        raise ValueError(f"unknown policy {policy!r}; expected one of {POLICIES}")
+
+    def _descend_block(self, order: int, r: int, level: int, index: int) -> int:
+        """The r-th free order-``order`` block under a node (r < its count). O(bits)."""
+        full = self._node_free(level, index) == 1 << level
+        while not full:
+            level -= 1
+            index *= 2
+            left = self._child_count(order, level, index)
+            if r >= left:
+                r -= left
+                index += 1
+            full = self._child_free(level, index) == 1 << level
+        return (index << level) + (r << order)
+
+    def _lowest_block(self, order: int, wo: int, wk: int) -> int | None:
+        for offset in self._iter_free(order, wk, wo >> wk, self._node_free(wk, wo >> wk)):
+            return offset
+        return None
+
+    def _best_fit_block(self, order: int, within: Block) -> int | None:
+        wo, wk = within
+        if within == (0, self._bits):
+            # The smallest order with a maximal block, from the counters: stop there.
+            floor = next(
+                (m for m, n in self.histogram().items() if m >= order and n > 0), None
+            )
+            if floor is None:
+                return None
+        else:
+            floor = order
+        best: Block | None = None
+        for o, k in self.iter_maximal_free(within):
+            if k >= order and (best is None or k < best[1]):
+                best = (o, k)
+                if k == floor:
+                    break
+        return None if best is None else best[0]
+
+    # ------------------------------------------------------------------ check
+    def _count_slow(self, order: int, level: int, index: int, free: int) -> int:
+        """Free order-``order`` blocks under a node, recounted from the node tree."""
+        if free == 1 << level:
+            return 1 << (level - order)
+        if free == 0 or level == order:
+            return 0
+        c = 2 * index
+        return self._count_slow(order, level - 1, c, self._child_free(level - 1, c)) + (
+            self._count_slow(order, level - 1, c + 1, self._child_free(level - 1, c + 1))
+        )
+
+    def _check_counters(self) -> None:
+        """Shared invariants: the counters and tracked trees agree with the node tree."""
+        bits = self._bits
+        assert len(self._cnt) == bits + 1
+        root = self._node_free(bits, 0)
+        for k in range(bits + 1):
+            assert self._cnt[k] == self._count_slow(k, bits, 0, root), k
+        for k in self._tracked:
+            assert 0 < k <= bits
+            assert self._blocks_free(k, bits, 0) == self._cnt[k], k
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(bits={self._bits}, free={self.free_count})"

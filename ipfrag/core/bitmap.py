@@ -1,0 +1,235 @@
+"""The dense backend: one count array per tree level.
+
+Level ``L`` holds, for every aligned block of ``2**L`` addresses, how many of its
+addresses are free; level 0 is the bitmap itself. Levels whose counts fit a byte
+are ``bytearray`` (so "first free address" and "first free /28" are C-speed
+``find`` calls), the others ``array('I')``. A /16 needs about 200 KB.
+
+Why this shape: an update walks one path (bits+1 array cells), every count query
+is a counter read, and the flat arrays make scans and copies run in C. A pointer
+tree or a sorted interval list pays Python object overhead per node instead.
+"""
+
+from __future__ import annotations
+
+from array import array
+
+from ipfrag.core.base import AddressSpace
+
+__all__ = ["MAX_BITMAP_BITS", "BitmapSpace"]
+
+MAX_BITMAP_BITS = 24
+"""Largest space the dense backend accepts: 2**24 addresses (a /8 of IPv4)."""
+
+_Level = bytearray | array  # type: ignore[type-arg]
+
+
+def _level_of(level: int, value: int, n: int) -> _Level:
+    if level < 8:
+        return bytearray(bytes((value,)) * n)
+    return array("I", (value,)) * n
+
+
+def _count_level(value: int, n: int) -> array:  # type: ignore[type-arg]
+    return array("I", (value,)) * n
+
+
+class BitmapSpace(AddressSpace):
+    """Dense address space of ``2**bits`` addresses (``bits <= 24``).
+
+    Memory: about ``2**bits * 2`` bytes. Updates of one address and every counter
+    query are O(bits); claiming a block of order k writes O(2**k) cells more.
+
+    >>> sp = BitmapSpace(16)
+    >>> sp.claim(1000)
+    >>> sp.free_block_count(4), sp.pick_block(4, "lowest")
+    (4095, 0)
+    """
+
+    __slots__ = ("_lv", "_tt")
+
+    def __init__(self, bits: int) -> None:
+        super().__init__(bits)
+        if bits > MAX_BITMAP_BITS:
+            raise ValueError(
+                f"the bitmap backend holds at most 2**{MAX_BITMAP_BITS} addresses; "
+                f"use the sparse backend for 2**{bits}"
+            )
+        self._lv: list[_Level] = [_level_of(L, 1 << L, 1 << (bits - L)) for L in range(bits + 1)]
+        # _tt[j][L - j - 1][i]: fully free order-j blocks under node (L, i), for L > j.
+        self._tt: dict[int, list[array]] = {}  # type: ignore[type-arg]
+
+    # ------------------------------------------------------------ primitives
+    def _node_free(self, level: int, index: int) -> int:
+        return int(self._lv[level][index])
+
+    def _child_free(self, level: int, index: int) -> int:
+        return int(self._lv[level][index])
+
+    def _child_blocks_free(self, order: int, level: int, index: int) -> int:
+        return int(self._tt[order][level - order - 1][index])
+
+    def _build_tracking(self, order: int) -> None:
+        full = 1 << order
+        below = self._lv[order]
+        tree: list[array] = []  # type: ignore[type-arg]
+        for L in range(order + 1, self._bits + 1):
+            level = array("I", bytes(4 << (self._bits - L)))
+            if L == order + 1:
+                for i in range(len(level)):
+                    level[i] = (below[2 * i] == full) + (below[2 * i + 1] == full)
+            else:
+                prev = tree[-1]
+                for i in range(len(level)):
+                    level[i] = prev[2 * i] + prev[2 * i + 1]
+            tree.append(level)
+        self._tt[order] = tree
+
+    def _claim(self, offset: int, order: int) -> None:
+        lv = self._lv
+        cnt = self._cnt
+        for L in range(order):
+            n = 1 << (order - L)
+            s = offset >> L
+            lv[L][s : s + n] = _level_of(L, 0, n)
+            cnt[L] -= n
+        amount = 1 << order
+        top = order - 1  # highest level whose block was entirely free before
+        for L in range(order, self._bits + 1):
+            arr = lv[L]
+            i = offset >> L
+            c = arr[i]
+            arr[i] = c - amount
+            if c == 1 << L:
+                cnt[L] -= 1
+                top = L
+        for j, tree in self._tt.items():
+            if j <= order:
+                for L in range(j + 1, order + 1):
+                    n = 1 << (order - L)
+                    s = offset >> L
+                    tree[L - j - 1][s : s + n] = _count_level(0, n)
+                d = 1 << (order - j)
+                for L in range(max(order + 1, j + 1), self._bits + 1):
+                    tree[L - j - 1][offset >> L] -= d
+            elif j <= top:
+                for L in range(j + 1, self._bits + 1):
+                    tree[L - j - 1][offset >> L] -= 1
+
+    def _release(self, offset: int, order: int) -> None:
+        lv = self._lv
+        cnt = self._cnt
+        for L in range(order):
+            n = 1 << (order - L)
+            s = offset >> L
+            lv[L][s : s + n] = _level_of(L, 1 << L, n)
+            cnt[L] += n
+        amount = 1 << order
+        top = order - 1  # highest level whose block is entirely free now
+        for L in range(order, self._bits + 1):
+            arr = lv[L]
+            i = offset >> L
+            c = arr[i] + amount
+            arr[i] = c
+            if c == 1 << L:
+                cnt[L] += 1
+                top = L
+        for j, tree in self._tt.items():
+            if j <= order:
+                for L in range(j + 1, order + 1):
+                    n = 1 << (order - L)
+                    s = offset >> L
+                    tree[L - j - 1][s : s + n] = _count_level(1 << (L - j), n)
+                d = 1 << (order - j)
+                for L in range(max(order + 1, j + 1), self._bits + 1):
+                    tree[L - j - 1][offset >> L] += d
+            elif j <= top:
+                for L in range(j + 1, self._bits + 1):
+                    tree[L - j - 1][offset >> L] += 1
+
+    def _fullest_partial(self, unit: int, lo: int, hi: int) -> int | None:
+        arr = self._lv[unit]
+        full = 1 << unit
+        if isinstance(arr, bytearray):
+            for c in range(1, full):
+                i = arr.find(c, lo, hi)
+                if i >= 0:
+                    return i
+            return None
+        best: tuple[int, int] | None = None
+        for i in range(lo, hi):
+            v = arr[i]
+            if 0 < v < full and (best is None or v < best[0]):
+                best = (v, i)
+        return None if best is None else best[1]
+
+    # C-speed scans for the "lowest" policy.
+    def _lowest_address(self, level: int, index: int, free: int) -> int:
+        lo = index << level
+        return self._lv[0].find(1, lo, lo + (1 << level))  # type: ignore[union-attr]
+
+    def _lowest_block(self, order: int, wo: int, wk: int) -> int | None:
+        arr = self._lv[order]
+        lo = wo >> order
+        hi = lo + (1 << (wk - order))
+        full = 1 << order
+        if isinstance(arr, bytearray):
+            i = arr.find(full, lo, hi)
+            return None if i < 0 else i << order
+        try:
+            return arr.index(full, lo, hi) << order
+        except ValueError:
+            return None
+
+    # ------------------------------------------------------------------ misc
+    def copy(self) -> BitmapSpace:
+        """An independent copy. O(2**bits) bytes copied in C.
+
+        >>> a = BitmapSpace(8); b = a.copy(); b.claim(3)
+        >>> a.free_count, b.free_count
+        (256, 255)
+        """
+        new = BitmapSpace.__new__(BitmapSpace)
+        new._bits = self._bits
+        new._cnt = list(self._cnt)
+        new._tracked = set(self._tracked)
+        new._lv = [a[:] for a in self._lv]
+        new._tt = {j: [a[:] for a in t] for j, t in self._tt.items()}
+        return new
+
+    def memory_bytes(self) -> int:
+        """Bytes held by the arrays (an estimate of the state's size). O(bits).
+
+        >>> BitmapSpace(16).memory_bytes() < 400_000
+        True
+        """
+        total = sum(len(a) * (1 if isinstance(a, bytearray) else a.itemsize) for a in self._lv)
+        for t in self._tt.values():
+            total += sum(len(a) * a.itemsize for a in t)
+        return total
+
+    def _check(self) -> None:
+        """Assert every invariant. O(2**bits).
+
+        >>> sp = BitmapSpace(6); sp.claim(8, 3); sp.track(2); sp._check()
+        """
+        bits = self._bits
+        lv = self._lv
+        assert len(lv) == bits + 1
+        assert all(v in (0, 1) for v in lv[0])
+        for L in range(1, bits + 1):
+            assert len(lv[L]) == 1 << (bits - L)
+            below = lv[L - 1]
+            for i, v in enumerate(lv[L]):
+                assert v == below[2 * i] + below[2 * i + 1], (L, i)
+        for L in range(bits + 1):
+            assert self._cnt[L] == sum(1 for v in lv[L] if v == 1 << L), L
+        assert set(self._tt) == self._tracked
+        for j, tree in self._tt.items():
+            assert len(tree) == bits - j
+            full = 1 << j
+            for i, v in enumerate(tree[0] if tree else ()):
+                assert v == (lv[j][2 * i] == full) + (lv[j][2 * i + 1] == full), (j, i)
+            for h in range(1, len(tree)):
+                for i, v in enumerate(tree[h]):
+                    assert v == tree[h - 1][2 * i] + tree[h - 1][2 * i + 1], (j, h, i)
