@@ -1,0 +1,499 @@
+"""Who holds the addresses: owner classification of network interfaces.
+
+Input is one ``NetworkInterfaces[]`` item exactly as ``aws ec2 describe-network-interfaces``
+prints it (and boto3 returns it). The answer comes from, in this order:
+
+1. Amazon EKS and VPC CNI marks: ``InterfaceType`` ``trunk``/``branch`` (security groups for pods:
+   the VPC resource controller's ``aws-k8s-trunk-eni`` and ``aws-k8s-branch-eni``), the VPC CNI's
+   own ENIs (description ``aws-K8S-<instance id>``, tag ``node.k8s.amazonaws.com/instance_id``,
+   optional tag ``cluster.k8s.amazonaws.com/name``), and the control plane's cross-account ENIs
+   (description ``Amazon EKS <cluster>``);
+2. the service table :data:`SERVICE_RULES`: a rule matches on ``InterfaceType`` (the EC2 API enum:
+   ``nat_gateway``, ``vpc_endpoint``, ``lambda`` ...), on the description AWS writes (``Interface
+   for NAT Gateway nat-...``, ``ELB app/<name>/<id>``, ``RDSNetworkInterface`` ...) or on
+   ``RequesterId``; the first matching rule wins;
+3. the attachment: an interface attached to an instance is the instance's (``EC2_INSTANCE``), or
+   an EKS node's primary ENI (``EKS_NODE_PRIMARY``) when its tags say EKS or the instance is known
+   to be an EKS node (:func:`classify_interfaces` learns that from the node's VPC CNI ENIs);
+4. ``UNKNOWN`` otherwise.
+
+An interface in status ``available`` that is attached to nothing is ``ORPHANED`` whatever it was:
+it holds addresses (and spoils /28s) for nobody. ``Classification.origin`` keeps what it was.
+
+>>> from ipfrag.aws.classify import classify_interface
+>>> c = classify_interface({"InterfaceType": "nat_gateway", "Status": "in-use",
+...                         "Description": "Interface for NAT Gateway nat-0a1b2c3d4e5f60718"})
+>>> c.kind.value, c.resource, c.label
+('nat_gateway', 'nat-0a1b2c3d4e5f60718', 'NAT gateway nat-0a1b2c3d4e5f60718')
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+__all__ = [
+    "SERVICE_RULES",
+    "Classification",
+    "OwnerKind",
+    "ServiceRule",
+    "classify_interface",
+    "classify_interfaces",
+]
+
+
+class OwnerKind(str, Enum):
+    """Who an interface (and so its addresses) belongs to. The values are stable JSON strings."""
+
+    EKS_NODE_PRIMARY = "eks_node_primary"
+    """Primary ENI (device index 0) of an EKS node: the node IP and, in secondary mode, pods."""
+    EKS_NODE_SECONDARY = "eks_node_secondary"
+    """ENI the VPC CNI attached to a node for pod IPs or prefixes (``aws-K8S-i-...``)."""
+    EKS_POD_ENI = "eks_pod_eni"
+    """Branch ENI of one pod with its own security groups (``aws-k8s-branch-eni``)."""
+    EKS_CONTROL_PLANE = "eks_control_plane"
+    """Cross-account ENI of the EKS control plane (``Amazon EKS <cluster>``)."""
+    TRUNK = "trunk"
+    """Trunk ENI carrying branch ENIs (EKS security groups for pods, ECS ENI trunking)."""
+    BRANCH = "branch"
+    """Branch ENI not recognizably EKS (for instance ECS awsvpc trunking)."""
+    EFA = "efa"
+    """Elastic Fabric Adapter (``efa``, ``efa-only``)."""
+    LAMBDA = "lambda"
+    NAT_GATEWAY = "nat_gateway"
+    ALB = "alb"
+    NLB = "nlb"
+    GATEWAY_LB = "gateway_lb"
+    CLASSIC_ELB = "classic_elb"
+    ELB = "elb"
+    """A load balancer whose flavour the interface does not tell."""
+    VPC_ENDPOINT = "vpc_endpoint"
+    GATEWAY_LB_ENDPOINT = "gateway_lb_endpoint"
+    TRANSIT_GATEWAY = "transit_gateway"
+    API_GATEWAY_MANAGED = "api_gateway_managed"
+    QUICKSIGHT = "quicksight"
+    GLOBAL_ACCELERATOR = "global_accelerator"
+    IOT_RULES = "iot_rules"
+    CODESTAR_CONNECTIONS = "codestar_connections"
+    RDS = "rds"
+    RDS_PROXY = "rds_proxy"
+    REDSHIFT = "redshift"
+    DMS = "dms"
+    ELASTICACHE = "elasticache"
+    OPENSEARCH = "opensearch"
+    EFS = "efs"
+    FSX = "fsx"
+    ROUTE53_RESOLVER = "route53_resolver"
+    DIRECTORY_SERVICE = "directory_service"
+    WORKSPACES = "workspaces"
+    ECS_TASK = "ecs_task"
+    CODEBUILD = "codebuild"
+    EC2_INSTANCE = "ec2_instance"
+    """A plain interface attached to an instance, not recognizably an EKS node's."""
+    ORPHANED = "orphaned"
+    """Status ``available`` and attached to nothing: addresses held for nobody."""
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """The owner of one interface.
+
+    ``label`` is human text; ``resource`` the owning resource's id or name when the interface
+    tells it (``nat-...``, ``vpce-...``, a function or load balancer name); ``instance_id`` the
+    instance it serves (attachment, VPC CNI tag or description); ``cluster`` the EKS cluster when
+    known; ``is_eks`` whether it serves EKS (nodes, pods, control plane); ``origin`` the kind it
+    would have without the ``ORPHANED`` verdict (equal to ``kind`` otherwise).
+    """
+
+    kind: OwnerKind
+    label: str
+    instance_id: str | None = None
+    is_eks: bool = False
+    resource: str | None = None
+    cluster: str | None = None
+    origin: OwnerKind | None = None
+
+    def __post_init__(self) -> None:
+        if self.origin is None:
+            object.__setattr__(self, "origin", self.kind)
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceRule:
+    """One row of the service table.
+
+    Matches when the ``InterfaceType`` is in ``interface_types``, or ``description`` matches the
+    start of the description (unless ``description_decides`` is false: then the regex only
+    extracts the name, for descriptions that several kinds share), or ``requester`` matches
+    anywhere in ``RequesterId``. ``label`` is formatted with ``{name}``: the regex group
+    ``name`` of ``description`` when it matched, else ``""`` (the label drops the trailing space).
+    """
+
+    kind: OwnerKind
+    label: str
+    interface_types: frozenset[str] = frozenset()
+    description: re.Pattern[str] | None = None
+    requester: re.Pattern[str] | None = None
+    description_decides: bool = True
+
+
+def _rule(
+    kind: OwnerKind,
+    label: str,
+    types: Iterable[str] = (),
+    description: str | None = None,
+    requester: str | None = None,
+    *,
+    description_decides: bool = True,
+) -> ServiceRule:
+    return ServiceRule(
+        kind,
+        label,
+        frozenset(types),
+        re.compile(description) if description else None,
+        re.compile(requester) if requester else None,
+        description_decides,
+    )
+
+
+#: The service table, first match wins. Descriptions are the texts the services write, as seen
+#: in ``describe-network-interfaces`` output; ``InterfaceType`` values are the EC2 API enum
+#: (NAT gateways report ``nat_gateway``, the API model spells it ``natGateway``: both count).
+SERVICE_RULES: tuple[ServiceRule, ...] = (
+    # Gateway Load Balancer endpoints share the endpoint description; only the type tells.
+    _rule(
+        OwnerKind.GATEWAY_LB_ENDPOINT,
+        "Gateway Load Balancer endpoint {name}",
+        ["gateway_load_balancer_endpoint"],
+        r"VPC Endpoint Interface (?P<name>vpce-[0-9a-f]+)",
+        description_decides=False,
+    ),
+    _rule(
+        OwnerKind.VPC_ENDPOINT,
+        "VPC endpoint {name}",
+        ["vpc_endpoint"],
+        r"VPC Endpoint Interface (?P<name>vpce-[0-9a-f]+)",
+    ),
+    _rule(
+        OwnerKind.NAT_GATEWAY,
+        "NAT gateway {name}",
+        ["nat_gateway", "natGateway"],
+        r"Interface for NAT Gateway (?P<name>nat-[0-9a-f]+)",
+    ),
+    _rule(
+        OwnerKind.LAMBDA,
+        "Lambda function {name}",
+        ["lambda"],
+        r"AWS Lambda VPC ENI-(?P<name>.+?)(?:-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}"
+        r"-[0-9a-f]{12})?$",
+        r":awslambda_",
+    ),
+    _rule(OwnerKind.ALB, "Application Load Balancer {name}", (), r"ELB app/(?P<name>[^/]+)"),
+    _rule(
+        OwnerKind.NLB,
+        "Network Load Balancer {name}",
+        ["network_load_balancer"],
+        r"ELB net/(?P<name>[^/]+)",
+    ),
+    _rule(
+        OwnerKind.GATEWAY_LB,
+        "Gateway Load Balancer {name}",
+        ["gateway_load_balancer"],
+        r"ELB gwy/(?P<name>[^/]+)",
+    ),
+    _rule(OwnerKind.CLASSIC_ELB, "Classic Load Balancer {name}", (), r"ELB (?P<name>[^/\s]+)$"),
+    _rule(OwnerKind.ELB, "load balancer", ["load_balancer"], None, r"^amazon-elb$"),
+    _rule(
+        OwnerKind.TRANSIT_GATEWAY,
+        "Transit Gateway attachment {name}",
+        ["transit_gateway"],
+        r"Network Interface for Transit Gateway Attachment (?P<name>tgw-attach-[0-9a-f]+)",
+    ),
+    _rule(
+        OwnerKind.API_GATEWAY_MANAGED,
+        "API Gateway VPC link",
+        ["api_gateway_managed"],
+        r"ENI managed by APIGateway",
+    ),
+    _rule(OwnerKind.QUICKSIGHT, "QuickSight VPC connection", ["quicksight"]),
+    _rule(OwnerKind.GLOBAL_ACCELERATOR, "Global Accelerator", ["global_accelerator_managed"]),
+    _rule(OwnerKind.IOT_RULES, "IoT rules VPC destination", ["iot_rules_managed"]),
+    _rule(
+        OwnerKind.CODESTAR_CONNECTIONS,
+        "CodeStar Connections",
+        ["aws_codestar_connections_managed"],
+        r"AWS CodeStar Connections",
+    ),
+    _rule(
+        OwnerKind.RDS_PROXY, "RDS Proxy {name}", (), r"Network interface for DBProxy (?P<name>.+)"
+    ),
+    _rule(OwnerKind.RDS, "RDS database", (), r"RDSNetworkInterface", r"^amazon-rds$"),
+    _rule(OwnerKind.REDSHIFT, "Redshift cluster", (), r"RedshiftNetworkInterface"),
+    _rule(OwnerKind.DMS, "DMS replication instance", (), r"DMSNetworkInterface"),
+    _rule(
+        OwnerKind.ELASTICACHE,
+        "ElastiCache {name}",
+        (),
+        r"ElastiCache (?P<name>\S+)",
+        r"^amazon-elasticache$",
+    ),
+    _rule(OwnerKind.OPENSEARCH, "OpenSearch domain {name}", (), r"ES (?P<name>\S+)$"),
+    _rule(
+        OwnerKind.EFS,
+        "EFS mount target {name}",
+        (),
+        r"EFS mount target for (?P<name>fs-[0-9a-f]+)",
+    ),
+    # FSx words its descriptions differently per file system flavour; all name FSx.
+    _rule(
+        OwnerKind.FSX,
+        "FSx file system {name}",
+        (),
+        r".*?\bFSx\b(?:.*?(?P<name>fs-[0-9a-f]+))?",
+    ),
+    _rule(
+        OwnerKind.ROUTE53_RESOLVER,
+        "Route 53 Resolver endpoint {name}",
+        (),
+        r"Route 53 Resolver: (?P<name>rslvr-[a-z]+-[0-9a-f]+)",
+    ),
+    _rule(
+        OwnerKind.DIRECTORY_SERVICE,
+        "Directory Service {name}",
+        (),
+        r"AWS created network interface for directory (?P<name>d-[0-9a-f]+)",
+    ),
+    _rule(OwnerKind.WORKSPACES, "WorkSpace", (), r"Created By Amazon Workspaces"),
+    _rule(
+        OwnerKind.ECS_TASK,
+        "ECS task attachment {name}",
+        (),
+        r"arn:aws[a-z-]*:ecs:[^:]*:[0-9]*:attachment/(?P<name>[0-9a-f-]+)",
+    ),
+    _rule(OwnerKind.CODEBUILD, "CodeBuild build", (), None, r":AWSCodeBuild-"),
+)
+
+_VPC_CNI_DESCRIPTION = "aws-K8S-"
+_TRUNK_DESCRIPTION = "aws-k8s-trunk-eni"
+_BRANCH_DESCRIPTION = "aws-k8s-branch-eni"
+_EKS_CONTROL_PLANE = re.compile(r"Amazon EKS (?P<name>\S+)$")
+_INSTANCE_ID = re.compile(r"i-[0-9a-f]{8,17}$")
+_NODE_TAG = "node.k8s.amazonaws.com/instance_id"
+_CNI_CLUSTER_TAG = "cluster.k8s.amazonaws.com/name"
+_CLUSTER_TAGS = (_CNI_CLUSTER_TAG, "eks:cluster-name", "aws:eks:cluster-name")
+_CLUSTER_TAG_PREFIX = "kubernetes.io/cluster/"
+_EKS_TAG_KEYS = frozenset(
+    {
+        _NODE_TAG,
+        *_CLUSTER_TAGS,
+        "eks:nodegroup-name",
+        "eks:eni:owner",
+        "karpenter.sh/nodepool",
+        "karpenter.sh/provisioner-name",
+        "karpenter.k8s.aws/ec2nodeclass",
+    }
+)
+_EKS_TAG_PREFIXES = (_CLUSTER_TAG_PREFIX, "vpcresources.k8s.aws/")
+
+
+def _text(eni: Mapping[str, Any], key: str) -> str:
+    value = eni.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def _tags(eni: Mapping[str, Any]) -> dict[str, str]:
+    tags: dict[str, str] = {}
+    for tag in eni.get("TagSet") or eni.get("Tags") or ():
+        if isinstance(tag, Mapping) and isinstance(tag.get("Key"), str):
+            value = tag.get("Value")
+            tags[tag["Key"]] = value if isinstance(value, str) else ""
+    return tags
+
+
+def _attachment(eni: Mapping[str, Any]) -> Mapping[str, Any]:
+    attachment = eni.get("Attachment")
+    return attachment if isinstance(attachment, Mapping) else {}
+
+
+def _eks_tagged(tags: Mapping[str, str], eni: Mapping[str, Any]) -> bool:
+    if any(key in _EKS_TAG_KEYS or key.startswith(_EKS_TAG_PREFIXES) for key in tags):
+        return True
+    operator = eni.get("Operator")
+    principal = operator.get("Principal") if isinstance(operator, Mapping) else None
+    return isinstance(principal, str) and "eks" in principal.lower()
+
+
+def _cluster(tags: Mapping[str, str]) -> str | None:
+    for key in _CLUSTER_TAGS:
+        if tags.get(key):
+            return tags[key]
+    for key in tags:
+        if key.startswith(_CLUSTER_TAG_PREFIX) and len(key) > len(_CLUSTER_TAG_PREFIX):
+            return key[len(_CLUSTER_TAG_PREFIX) :]
+    return None
+
+
+def _format(label: str, name: str | None) -> str:
+    return label.format(name=name or "").rstrip()
+
+
+def _match_rule(
+    rule: ServiceRule, interface_type: str, description: str, requester: str
+) -> tuple[bool, str | None]:
+    """Whether ``rule`` matches, and the resource name its description regex found."""
+    found = rule.description.match(description) if rule.description else None
+    matched = bool(
+        (found and rule.description_decides)
+        or interface_type in rule.interface_types
+        or (rule.requester is not None and rule.requester.search(requester))
+    )
+    return matched, (found.groupdict().get("name") if found else None)
+
+
+def _classify(eni: Mapping[str, Any], eks_instance_ids: Collection[str]) -> Classification:
+    interface_type = _text(eni, "InterfaceType")
+    description = _text(eni, "Description").strip()
+    requester = _text(eni, "RequesterId")
+    tags = _tags(eni)
+    attachment = _attachment(eni)
+    attached_to = attachment.get("InstanceId")
+    instance_id = attached_to if isinstance(attached_to, str) and attached_to else None
+    eks = _eks_tagged(tags, eni)
+    cluster = _cluster(tags)
+
+    if interface_type == "trunk" or description.startswith(_TRUNK_DESCRIPTION):
+        eks = eks or description.startswith(_TRUNK_DESCRIPTION) or instance_id in eks_instance_ids
+        where = f" of {instance_id}" if instance_id else ""
+        label = f"EKS trunk ENI{where}" if eks else f"trunk ENI{where}"
+        return Classification(OwnerKind.TRUNK, label, instance_id, eks, None, cluster)
+    if interface_type == "branch" or description.startswith(_BRANCH_DESCRIPTION):
+        trunk = tags.get("vpcresources.k8s.aws/trunk-eni-id")
+        if eks or description.startswith(_BRANCH_DESCRIPTION):
+            where = f" on trunk {trunk}" if trunk else ""
+            return Classification(
+                OwnerKind.EKS_POD_ENI,
+                f"EKS pod branch ENI{where}",
+                instance_id,
+                True,
+                trunk,
+                cluster,
+            )
+        return Classification(OwnerKind.BRANCH, "branch ENI", instance_id, False, trunk, cluster)
+
+    cni_node = tags.get(_NODE_TAG)
+    if description.startswith(_VPC_CNI_DESCRIPTION) or cni_node:
+        from_description = description[len(_VPC_CNI_DESCRIPTION) :]
+        node = (
+            instance_id
+            or cni_node
+            or (from_description if _INSTANCE_ID.match(from_description) else None)
+        )
+        where = f" of {node}" if node else ""
+        return Classification(
+            OwnerKind.EKS_NODE_SECONDARY, f"VPC CNI ENI{where}", node, True, None, cluster
+        )
+    control_plane = _EKS_CONTROL_PLANE.match(description)
+    if control_plane:
+        name = control_plane.group("name")
+        return Classification(
+            OwnerKind.EKS_CONTROL_PLANE, f"EKS control plane of {name}", None, True, None, name
+        )
+    if interface_type in ("efa", "efa-only"):
+        eks = eks or instance_id in eks_instance_ids
+        where = f" of {instance_id}" if instance_id else ""
+        return Classification(OwnerKind.EFA, f"EFA{where}", instance_id, eks, None, cluster)
+
+    for rule in SERVICE_RULES:
+        matched, resource = _match_rule(rule, interface_type, description, requester)
+        if matched:
+            return Classification(
+                rule.kind, _format(rule.label, resource), instance_id, eks, resource, cluster
+            )
+
+    if instance_id:
+        card = attachment.get("NetworkCardIndex", 0)
+        primary = attachment.get("DeviceIndex") == 0 and card in (0, None)
+        on_node = eks or instance_id in eks_instance_ids
+        if on_node and primary:
+            return Classification(
+                OwnerKind.EKS_NODE_PRIMARY,
+                f"EKS node {instance_id} primary ENI",
+                instance_id,
+                True,
+                None,
+                cluster,
+            )
+        return Classification(
+            OwnerKind.EC2_INSTANCE, f"instance {instance_id}", instance_id, on_node, None, cluster
+        )
+    return Classification(
+        OwnerKind.UNKNOWN,
+        f"unknown ({description})" if description else "unknown",
+        None,
+        eks,
+        None,
+        cluster,
+    )
+
+
+def classify_interface(
+    eni: Mapping[str, Any], *, eks_instance_ids: Collection[str] = ()
+) -> Classification:
+    """Classify one ``describe-network-interfaces`` item; see the module docs for the order.
+
+    ``eks_instance_ids`` names instances known to be EKS nodes, so that their untagged primary
+    ENIs count as ``EKS_NODE_PRIMARY`` (:func:`classify_interfaces` fills it in). Missing or
+    mistyped fields are treated as absent: classification never fails on a well-formed mapping.
+    Raises ``TypeError`` if ``eni`` is not a mapping. O(rules + tags).
+
+    >>> classify_interface({"Description": "aws-K8S-i-0123456789abcdef0", "Status": "in-use",
+    ...     "Attachment": {"InstanceId": "i-0123456789abcdef0", "DeviceIndex": 1}}).kind.value
+    'eks_node_secondary'
+    >>> classify_interface({"Description": "", "Status": "available"}).kind.value
+    'orphaned'
+    """
+    if not isinstance(eni, Mapping):
+        raise TypeError(f"a network interface must be a mapping, not {type(eni).__name__}")
+    found = _classify(eni, eks_instance_ids)
+    if _text(eni, "Status") == "available" and not _attachment(eni).get("InstanceId"):
+        return Classification(
+            OwnerKind.ORPHANED,
+            f"unattached (available): {found.label}",
+            found.instance_id,
+            found.is_eks,
+            found.resource,
+            found.cluster,
+            found.kind,
+        )
+    return found
+
+
+def classify_interfaces(enis: Iterable[Mapping[str, Any]]) -> list[Classification]:
+    """Classify many interfaces at once, in order; EKS nodes are learned from the whole set.
+
+    An instance that holds a VPC CNI ENI, a trunk ENI, or an interface tagged for EKS is an EKS
+    node, so its primary ENI (device index 0, usually untagged and without description) becomes
+    ``EKS_NODE_PRIMARY``. O(n x rules).
+
+    >>> node = "i-0123456789abcdef0"
+    >>> out = classify_interfaces([
+    ...     {"Description": "", "Status": "in-use",
+    ...      "Attachment": {"InstanceId": node, "DeviceIndex": 0}},
+    ...     {"Description": "aws-K8S-" + node, "Status": "in-use",
+    ...      "Attachment": {"InstanceId": node, "DeviceIndex": 1}}])
+    >>> [c.kind.value for c in out]
+    ['eks_node_primary', 'eks_node_secondary']
+    """
+    items = list(enis)
+    first = [classify_interface(eni) for eni in items]
+    nodes = {c.instance_id for c in first if c.instance_id and c.is_eks}
+    if not nodes:
+        return first
+    return [
+        classify_interface(eni, eks_instance_ids=nodes) if c.instance_id in nodes else c
+        for eni, c in zip(items, first, strict=True)
+    ]
