@@ -521,7 +521,8 @@ def pod_ip_capacity(
 
     Secondary mode: one address per non-primary slot of every pod ENI. Prefix mode (Nitro and
     bare metal only; others fall back to secondary): one /28 per such slot, 16 addresses each.
-    ``custom_networking`` removes the primary ENI; ``max_enis`` caps the ENIs used. O(1).
+    ``custom_networking`` removes the primary ENI; ``max_enis`` caps the ENIs used (a
+    non-positive or non-int ``max_enis`` raises :class:`InvalidInstanceLimits`). O(1).
 
     >>> pod_ip_capacity("m5.large").addresses
     27
@@ -563,7 +564,8 @@ def max_pods(
     uncapped value exceeds 110; it comes from ``vcpus``, else from a registered type's
     ``vcpus``, else :class:`VcpusRequired` is raised (pass ``vcpus`` or ``cap=False``).
     With ``custom_networking`` on a one-ENI type no ENI serves pods and the result is 2, as the
-    calculator prints. O(1).
+    calculator prints. Non-positive ``max_enis``/``vcpus`` raise :class:`InvalidInstanceLimits`,
+    unknown types :class:`UnknownInstanceType`. O(1).
 
     >>> max_pods("m5.large"), max_pods("t3.medium"), max_pods("c5.18xlarge", cap=False)
     (29, 17, 737)
