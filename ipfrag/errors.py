@@ -10,7 +10,8 @@ it just cannot serve the request.
 Every operation that raises leaves the object it was called on exactly as it was.
 
 >>> import ipfrag
->>> s = ipfrag.Subnet("10.0.0.0/28")
+>>> s = ipfrag.Subnet("10.0.0.0/26")
+>>> _ = s.allocate_ip("10.0.0.20"); _ = s.allocate_ip("10.0.0.40")
 >>> try:
 ...     s.allocate_prefix()
 ... except ipfrag.InsufficientCidrBlocks as e:

@@ -35,7 +35,7 @@ class AddressSpace(abc.ABC):
     """Free/used state of ``2**bits`` addresses, with aligned-block counters.
 
     The two backends, :class:`~ipfrag.core.BitmapSpace` (dense, up to 2**24
-    addresses) and :class:`~ipfrag.core.IntervalSpace` (sparse, any size up to
+    addresses) and :class:`~ipfrag.core.SparseSpace` (sparse, any size up to
     2**128), answer every query identically; the tests hold them to a plain
     set-of-integers oracle.
 
@@ -71,8 +71,8 @@ class AddressSpace(abc.ABC):
     def free_count(self) -> int:
         """Number of free addresses. O(1).
 
-        >>> from ipfrag.core import IntervalSpace
-        >>> sp = IntervalSpace(64)
+        >>> from ipfrag.core import SparseSpace
+        >>> sp = SparseSpace(64)
         >>> sp.claim(0, 16)
         >>> sp.free_count == 2**64 - 2**16
         True
@@ -467,9 +467,9 @@ class AddressSpace(abc.ABC):
           fits, so larger runs survive; O(B * bits) for B maximal free blocks.
 
         >>> from ipfrag.core import BitmapSpace
-        >>> sp = BitmapSpace(8); sp.claim(1); sp.claim(40)
+        >>> sp = BitmapSpace(8); sp.claim(100)
         >>> sp.pick_block(4, "lowest"), sp.pick_block(4, "best-fit")
-        (16, 48)
+        (0, 112)
         """
         if not isinstance(order, int) or not 0 <= order <= self._bits:
             raise OutsideSubnet(f"block order {order!r} outside 0..{self._bits}")

@@ -1,0 +1,992 @@
+"""``Subnet``: an AWS subnet's address space with IP semantics.
+
+The core (:mod:`ipfrag.core`) knows offsets and aligned blocks. ``Subnet`` adds
+what AWS adds: a CIDR, the five addresses AWS reserves, allocations of single
+addresses and prefixes with their owners, subnet CIDR reservations, and EC2's
+errors. It never reaches into the core's internals.
+
+Reservations are served by a second core, the *open* space: the used addresses
+plus every reserved range. Automatic single addresses and automatic prefixes
+outside reservations come from it; automatic prefixes inside ``prefix``
+reservations come from the real space restricted to each reservation. Without
+reservations there is one core and no extra cost.
+"""
+
+from __future__ import annotations
+
+import copy as _copy
+import heapq
+import ipaddress
+import json
+import random
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, NamedTuple, Union
+
+from ipfrag._ledger import Ledger, make_ledger
+from ipfrag.core import POLICIES, AddressSpace, BitmapSpace, Policy, make_space
+from ipfrag.errors import (
+    AddressInUse,
+    InsufficientCidrBlocks,
+    InsufficientFreeAddresses,
+    InvalidCidr,
+    IpfragError,
+    Misaligned,
+    NotAllocated,
+    OutsideSubnet,
+    ReservationConflict,
+    ReservedAddress,
+    SnapshotError,
+)
+
+__all__ = ["Address", "Allocation", "Network", "Reservation", "Subnet"]
+
+Address = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
+Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
+AddressLike = Union[str, int, ipaddress.IPv4Address, ipaddress.IPv6Address]
+NetworkLike = Union[str, ipaddress.IPv4Network, ipaddress.IPv6Network]
+ReservationKind = Literal["prefix", "explicit"]
+
+_FORMAT = "ipfrag.subnet/1"
+_AWS_RESERVED_LOW = 4  # base (network), base+1 (router), base+2 (DNS), base+3 (future)
+
+
+class Allocation(NamedTuple):
+    """One allocation: a single address (``kind="ip"``) or a prefix (``kind="prefix"``)."""
+
+    cidr: Network
+    owner: str | None
+    kind: Literal["ip", "prefix"]
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """A subnet CIDR reservation.
+
+    ``kind="prefix"``: automatic prefixes come from here first. ``kind="explicit"``:
+    only explicit allocations land here. Automatic single addresses never do.
+    """
+
+    cidr: Network
+    kind: ReservationKind
+    description: str | None = None
+
+
+def _version_name(v: int) -> str:
+    return "IPv4" if v == 4 else "IPv6"
+
+
+class Subnet:
+    """An AWS subnet: which addresses and aligned prefixes are free, and who holds the rest.
+
+    ``policy`` chooses automatic placements: ``"random"`` (EC2-like, uniform,
+    reproducible by ``seed``), ``"lowest"`` (first fit) or ``"best-fit"``
+    (single addresses into the fullest /28 that has room, prefixes into the
+    smallest free run that fits). ``reserved="aws"`` marks the five addresses AWS
+    reserves (base..base+3 and the last); ``reserved=None`` models a plain range.
+    ``prefixlen`` is the default length of automatic prefixes (28 for IPv4, 80
+    for IPv6). ``backend`` picks the core: ``"bitmap"`` (dense, up to 2**24
+    addresses), ``"sparse"``, or ``"auto"``.
+
+    Cost: building is O(size) for the bitmap, O(1) for the sparse core.
+
+    >>> s = Subnet("10.0.0.0/24", policy="lowest")
+    >>> s.allocate_ip("10.0.0.17", owner="eni-1")
+    IPv4Address('10.0.0.17')
+    >>> s.free_addresses, s.free_block_count(28), s.can_carve(28)
+    (250, 13, True)
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_base",
+        "_bits",
+        "_default_prefixlen",
+        "_info",
+        "_ledger",
+        "_maxbits",
+        "_name",
+        "_net",
+        "_open",
+        "_owner_ids",
+        "_owner_info",
+        "_owners",
+        "_policy",
+        "_reserved",
+        "_reserved_offsets",
+        "_reservations",
+        "_rng",
+        "_seed",
+        "_space",
+    )
+
+    def __init__(
+        self,
+        cidr: NetworkLike,
+        *,
+        policy: Policy = "random",
+        seed: int | None = None,
+        reserved: Literal["aws"] | None = "aws",
+        prefixlen: int | None = None,
+        backend: Literal["auto", "bitmap", "sparse"] = "auto",
+        name: str | None = None,
+        info: Mapping[str, Any] | None = None,
+    ) -> None:
+        net = _parse_subnet(cidr)
+        if policy not in POLICIES:
+            raise ValueError(f"unknown policy {policy!r}; expected one of {POLICIES}")
+        if reserved not in ("aws", None):
+            raise ValueError(f"reserved must be 'aws' or None, not {reserved!r}")
+        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+            raise ValueError(f"seed must be an int or None, not {seed!r}")
+        if name is not None and not isinstance(name, str):
+            raise ValueError(f"name must be a string or None, not {name!r}")
+        self._net: Network = net
+        self._maxbits = net.max_prefixlen
+        self._bits = self._maxbits - net.prefixlen
+        self._base = int(net.network_address)
+        if prefixlen is None:
+            prefixlen = max(28 if net.version == 4 else 80, net.prefixlen)
+        self._default_prefixlen = self._check_prefixlen(prefixlen)
+        if reserved == "aws" and self._bits < 3:
+            raise InvalidCidr(f"{net} is too small for the 5 addresses AWS reserves")
+        try:
+            self._space: AddressSpace = make_space(self._bits, backend)
+        except ValueError as e:
+            raise ValueError(f"{net}: {e}") from None
+        self._ledger: Ledger = make_ledger(self._bits, isinstance(self._space, BitmapSpace))
+        self._open: AddressSpace | None = None
+        self._reservations: list[tuple[int, int, Reservation]] = []
+        self._policy: Policy = policy
+        self._seed = seed
+        self._rng = random.Random(seed)
+        self._reserved = reserved
+        size = 1 << self._bits
+        self._reserved_offsets: tuple[int, ...] = (
+            (*range(_AWS_RESERVED_LOW), size - 1) if reserved == "aws" else ()
+        )
+        for off in self._reserved_offsets:
+            self._space.claim(off)
+        self._owners: list[str | None] = [None]
+        self._owner_ids: dict[str | None, int] = {None: 0}
+        self._owner_info: dict[str, dict[str, Any]] = {}
+        self._name = name
+        self._info: dict[str, Any] = _json_copy(dict(info or {}), "info")
+        order = self._maxbits - self._default_prefixlen
+        if order > 0:
+            self._space.track(order)
+
+    # ------------------------------------------------------------ properties
+    @property
+    def cidr(self) -> Network:
+        """The subnet's CIDR block."""
+        return self._net
+
+    @property
+    def version(self) -> int:
+        """4 or 6."""
+        return self._net.version
+
+    @property
+    def size(self) -> int:
+        """Number of addresses in the CIDR block, reserved ones included. O(1)."""
+        return 1 << self._bits
+
+    @property
+    def policy(self) -> Policy:
+        """The placement policy of automatic allocations."""
+        return self._policy
+
+    @property
+    def default_prefixlen(self) -> int:
+        """Length of automatic prefixes when none is given (28 IPv4, 80 IPv6 by default)."""
+        return self._default_prefixlen
+
+    @property
+    def name(self) -> str | None:
+        """A free-form name (e.g. the AWS subnet id)."""
+        return self._name
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """JSON-safe metadata (subnet id, VPC, AZ ...), kept by ``copy`` and ``to_dict``."""
+        return self._info
+
+    @property
+    def free_addresses(self) -> int:
+        """Free addresses, as AWS's ``AvailableIpAddressCount`` counts them. O(1).
+
+        >>> Subnet("10.0.0.0/24").free_addresses
+        251
+        """
+        return self._space.free_count
+
+    @property
+    def used_addresses(self) -> int:
+        """Addresses allocated (AWS-reserved ones not counted). O(1)."""
+        return self._space.used_count - len(self._reserved_offsets)
+
+    @property
+    def reservations(self) -> tuple[Reservation, ...]:
+        """The subnet CIDR reservations, by address."""
+        return tuple(r for _, _, r in self._reservations)
+
+    @property
+    def reserved_addresses(self) -> tuple[Address, ...]:
+        """The addresses AWS reserves (empty with ``reserved=None``)."""
+        return tuple(self._address(o) for o in self._reserved_offsets)
+
+    # --------------------------------------------------------------- parsing
+    def _check_prefixlen(self, prefixlen: object) -> int:
+        if not isinstance(prefixlen, int) or isinstance(prefixlen, bool):
+            raise InvalidCidr(f"prefix length must be an int, not {prefixlen!r}")
+        if not self._net.prefixlen <= prefixlen <= self._maxbits:
+            raise InvalidCidr(
+                f"prefix length /{prefixlen} does not fit in {self._net} "
+                f"(/{self._net.prefixlen} to /{self._maxbits})"
+            )
+        return prefixlen
+
+    def _offset_of(self, address: AddressLike) -> int:
+        if isinstance(address, str):
+            try:
+                value = int(ipaddress.ip_address(address.strip()))
+                version = 4 if ":" not in address else 6
+            except ValueError:
+                raise InvalidCidr(f"{address!r} is not an IP address") from None
+        elif isinstance(address, (ipaddress.IPv4Address, ipaddress.IPv6Address)):
+            value, version = int(address), address.version
+        elif isinstance(address, int) and not isinstance(address, bool):
+            value, version = address, self._net.version
+            if not 0 <= value < 1 << self._maxbits:
+                raise InvalidCidr(f"{address} is not an {_version_name(version)} address")
+        else:
+            raise InvalidCidr(f"{address!r} is not an IP address")
+        if version != self._net.version:
+            raise InvalidCidr(
+                f"{address} is an {_version_name(version)} address; "
+                f"{self._net} is an {_version_name(self._net.version)} subnet"
+            )
+        off = value - self._base
+        if not 0 <= off < 1 << self._bits:
+            raise OutsideSubnet(f"{address} is outside {self._net}")
+        return off
+
+    def _block_of(self, cidr: NetworkLike) -> tuple[int, int]:
+        if isinstance(cidr, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
+            net: Network = cidr
+        elif isinstance(cidr, str):
+            text = cidr.strip()
+            if "/" not in text:
+                raise InvalidCidr(f"{cidr!r} is not a CIDR (no /length)")
+            try:
+                iface = ipaddress.ip_interface(text)
+            except ValueError:
+                raise InvalidCidr(f"{cidr!r} is not a CIDR") from None
+            net = iface.network
+            if iface.ip != net.network_address:
+                raise Misaligned(f"{cidr} has host bits set; the aligned prefix is {net}")
+        else:
+            raise InvalidCidr(f"{cidr!r} is not a CIDR")
+        if net.version != self._net.version:
+            raise InvalidCidr(
+                f"{net} is an {_version_name(net.version)} prefix; "
+                f"{self._net} is an {_version_name(self._net.version)} subnet"
+            )
+        if not net.subnet_of(self._net):  # type: ignore[arg-type]
+            raise OutsideSubnet(f"{net} is not inside {self._net}")
+        return int(net.network_address) - self._base, self._maxbits - net.prefixlen
+
+    def _address(self, offset: int) -> Address:
+        if self._net.version == 4:
+            return ipaddress.IPv4Address(self._base + offset)
+        return ipaddress.IPv6Address(self._base + offset)
+
+    def _network(self, offset: int, order: int) -> Network:
+        if self._net.version == 4:
+            return ipaddress.IPv4Network((self._base + offset, 32 - order))
+        return ipaddress.IPv6Network((self._base + offset, 128 - order))
+
+    def _owner_id(self, owner: str | None) -> int:
+        oid = self._owner_ids.get(owner)
+        if oid is None:
+            if not isinstance(owner, str):
+                raise TypeError(f"owner must be a string or None, not {owner!r}")
+            oid = len(self._owners)
+            self._owners.append(owner)
+            self._owner_ids[owner] = oid
+        return oid
+
+    # ------------------------------------------------------------ validation
+    def _check_claimable(self, offset: int, order: int, what: str) -> None:
+        end = offset + (1 << order)
+        for r in self._reserved_offsets:
+            if offset <= r < end:
+                raise ReservedAddress(
+                    f"{what} touches {self._address(r)}, an address AWS reserves in {self._net}"
+                )
+        if not self._space.is_free(offset, order):
+            holder = self._first_holder(offset, order)
+            raise AddressInUse(f"{what} is already in use" + (f" ({holder})" if holder else ""))
+
+    def _first_holder(self, offset: int, order: int) -> str:
+        entry = self._ledger.containing(offset)
+        if entry is None:
+            for o, k, oid, _ in self._ledger:
+                if offset <= o < offset + (1 << order):
+                    entry = (o, k, oid, False)
+                    break
+        if entry is None:
+            return ""
+        o, k, oid, _ = entry
+        owner = self._owners[oid]
+        return f"{self._network(o, k)} held by {owner}" if owner else f"{self._network(o, k)}"
+
+    def _relation(self, offset: int, order: int) -> Literal["free", "inside", "overlaps"]:
+        """Where a block stands relative to the reservations."""
+        end = offset + (1 << order)
+        rel: Literal["free", "inside", "overlaps"] = "free"
+        for ro, rk, _ in self._reservations:
+            rend = ro + (1 << rk)
+            if ro <= offset and end <= rend:
+                return "inside"
+            if offset < rend and ro < end:
+                rel = "overlaps"
+        return rel
+
+    def _outside_reservations(self, offset: int, order: int) -> Iterator[tuple[int, int]]:
+        """The block minus every reservation, as maximal aligned blocks."""
+        rel = self._relation(offset, order)
+        if rel == "free":
+            yield (offset, order)
+        elif rel == "overlaps":
+            half = order - 1
+            yield from self._outside_reservations(offset, half)
+            yield from self._outside_reservations(offset + (1 << half), half)
+
+    # ------------------------------------------------------------- allocation
+    def _commit(self, offset: int, order: int, owner_id: int, is_prefix: bool) -> None:
+        self._space._claim(offset, order)
+        if self._open is not None:
+            for o, k in self._outside_reservations(offset, order):
+                self._open.claim(o, k)
+        self._ledger.add(offset, order, owner_id, is_prefix)
+
+    def allocate_ip(self, address: AddressLike | None = None, *, owner: str | None = None) -> Address:
+        """Allocate one address: the given one, or one chosen by the policy.
+
+        Automatic addresses never land in a reservation. Raises
+        :class:`~ipfrag.errors.InsufficientFreeAddresses` when none is left, and
+        for an explicit address :class:`~ipfrag.errors.AddressInUse`,
+        :class:`~ipfrag.errors.ReservedAddress`, :class:`~ipfrag.errors.OutsideSubnet`
+        or :class:`~ipfrag.errors.InvalidCidr`; nothing changes on error.
+        Cost: O(bits) ("best-fit": O(size/16) scan in C).
+
+        >>> s = Subnet("10.0.0.0/24", policy="lowest")
+        >>> s.allocate_ip("10.0.0.9", owner="eni-1"), s.allocate_ip(owner="eni-1")
+        (IPv4Address('10.0.0.9'), IPv4Address('10.0.0.4'))
+        """
+        oid = self._owner_id(owner)
+        if address is None:
+            core = self._open if self._open is not None else self._space
+            unit = self._maxbits - self._default_prefixlen
+            off = core.pick_address(self._policy, self._rng, unit=unit)
+            if off is None:
+                raise InsufficientFreeAddresses(
+                    f"{self._net} has no free address outside reservations"
+                    if self._reservations
+                    else f"{self._net} has no free address"
+                )
+        else:
+            off = self._offset_of(address)
+            self._check_claimable(off, 0, str(self._address(off)))
+        self._commit(off, 0, oid, False)
+        return self._address(off)
+
+    def allocate_prefix(
+        self,
+        cidr: NetworkLike | None = None,
+        *,
+        owner: str | None = None,
+        prefixlen: int | None = None,
+    ) -> Network:
+        """Allocate an aligned prefix: the given CIDR, or one chosen by the policy.
+
+        Automatic prefixes come from ``prefix`` reservations first, then from the
+        unreserved rest. Raises :class:`~ipfrag.errors.InsufficientCidrBlocks`
+        when no free aligned block of the size is left (though addresses may be),
+        :class:`~ipfrag.errors.InsufficientFreeAddresses` when not even enough
+        addresses are. Explicit CIDRs raise the input errors of :meth:`allocate_ip`
+        and :class:`~ipfrag.errors.Misaligned`. Nothing changes on error.
+        Cost: O(bits + R) for R reservations ("best-fit": O(B) free blocks).
+
+        >>> s = Subnet("10.0.0.0/24", policy="lowest")
+        >>> s.allocate_prefix(owner="eni-2"), s.allocate_prefix("10.0.0.64/26")
+        (IPv4Network('10.0.0.16/28'), IPv4Network('10.0.0.64/26'))
+        """
+        oid = self._owner_id(owner)
+        if cidr is not None:
+            off, order = self._block_of(cidr)
+            if prefixlen is not None and self._maxbits - order != prefixlen:
+                raise InvalidCidr(f"{cidr} does not have the requested length /{prefixlen}")
+            self._check_claimable(off, order, str(self._network(off, order)))
+            self._commit(off, order, oid, True)
+            return self._network(off, order)
+        length = self._check_prefixlen(self._default_prefixlen if prefixlen is None else prefixlen)
+        order = self._maxbits - length
+        picked = self._pick_prefix(order)
+        if picked is None:
+            eligible = self._eligible_free()
+            if eligible < 1 << order:
+                raise InsufficientFreeAddresses(
+                    f"{self._net} has {eligible} free addresses where prefixes may go; "
+                    f"a /{length} needs {1 << order}"
+                )
+            raise InsufficientCidrBlocks(
+                f"The specified subnet does not have enough free cidr blocks to satisfy the "
+                f"request: {self._net} has {eligible} free addresses but no free aligned /{length}"
+            )
+        self._commit(picked, order, oid, True)
+        return self._network(picked, order)
+
+    def _prefix_reservations(self) -> list[tuple[int, int]]:
+        return [(o, k) for o, k, r in self._reservations if r.kind == "prefix"]
+
+    def _pick_prefix(self, order: int) -> int | None:
+        space = self._space
+        counts = [
+            (res, space.free_block_count(order, within=res))
+            for res in self._prefix_reservations()
+            if res[1] >= order
+        ]
+        total = sum(n for _, n in counts)
+        if total:
+            if self._policy == "random":
+                r = self._rng.randrange(total)
+                for res, n in counts:
+                    if r < n:
+                        return space.pick_block(order, "random", self._rng, within=res)
+                    r -= n
+            for res, n in counts:
+                if n:
+                    return space.pick_block(order, self._policy, self._rng, within=res)
+        core = self._open if self._open is not None else space
+        return core.pick_block(order, self._policy, self._rng)
+
+    def _eligible_free(self) -> int:
+        """Free addresses where automatic prefixes may go."""
+        if self._open is None:
+            return self._space.free_count
+        return self._open.free_count + sum(
+            self._space.free_within(o, k) for o, k in self._prefix_reservations()
+        )
+
+    # ---------------------------------------------------------------- release
+    def release(self, target: AddressLike | NetworkLike) -> None:
+        """Release exactly one allocation: a single address, or a whole prefix.
+
+        An address inside an allocated prefix is :class:`~ipfrag.errors.NotAllocated`
+        (prefixes are released whole). Cost: O(bits) (plus O(2**k) for a dense prefix).
+
+        >>> s = Subnet("10.0.0.0/24")
+        >>> _ = s.allocate_prefix("10.0.0.32/28"); s.release("10.0.0.32/28"); s.free_addresses
+        251
+        """
+        if isinstance(target, (ipaddress.IPv4Network, ipaddress.IPv6Network)) or (
+            isinstance(target, str) and "/" in target
+        ):
+            off, order = self._block_of(target)  # type: ignore[arg-type]
+        else:
+            off, order = self._offset_of(target), 0  # type: ignore[arg-type]
+        entry = self._ledger.get(off)
+        if entry is None or entry[1] != order:
+            what = self._network(off, order) if order else self._address(off)
+            if off in self._reserved_offsets and order == 0:
+                raise ReservedAddress(f"{what} is reserved by AWS, not allocated")
+            holder = self._ledger.containing(off)
+            hint = ""
+            if holder is not None:
+                hint = f"; it lies in the allocation {self._network(holder[0], holder[1])}"
+            raise NotAllocated(f"{what} is not an allocation{hint}")
+        self._uncommit(off, order)
+
+    def _uncommit(self, offset: int, order: int) -> None:
+        self._space._release(offset, order)
+        if self._open is not None:
+            for o, k in self._outside_reservations(offset, order):
+                self._open.release(o, k)
+        self._ledger.remove(offset)
+
+    def release_owner(self, owner: str | None) -> int:
+        """Release every allocation of one owner; returns how many there were.
+
+        Cost: O(size) scan in C (dense) or O(allocations) (sparse), plus the releases.
+
+        >>> s = Subnet("10.0.0.0/24")
+        >>> _ = s.allocate_ip(owner="eni-1"); _ = s.allocate_prefix(owner="eni-1")
+        >>> s.release_owner("eni-1"), s.free_addresses
+        (2, 251)
+        """
+        oid = self._owner_ids.get(owner)
+        if oid is None:
+            return 0
+        offsets = self._ledger.offsets_of(oid)
+        for off in offsets:
+            entry = self._ledger.get(off)
+            assert entry is not None
+            self._uncommit(off, entry[1])
+        return len(offsets)
+
+    # ---------------------------------------------------------------- queries
+    def owner_of(self, address: AddressLike) -> str | None:
+        """The owner of the allocation holding ``address``; None if it is free or unowned.
+
+        Cost: O(bits).
+
+        >>> s = Subnet("10.0.0.0/24"); _ = s.allocate_prefix("10.0.0.32/28", owner="eni-2")
+        >>> s.owner_of("10.0.0.33")
+        'eni-2'
+        """
+        entry = self._ledger.containing(self._offset_of(address))
+        return None if entry is None else self._owners[entry[2]]
+
+    def allocation_of(self, address: AddressLike) -> Allocation | None:
+        """The allocation holding ``address``, or None. O(bits).
+
+        >>> s = Subnet("10.0.0.0/24"); _ = s.allocate_prefix("10.0.0.32/28", owner="eni-2")
+        >>> s.allocation_of("10.0.0.40").cidr
+        IPv4Network('10.0.0.32/28')
+        """
+        entry = self._ledger.containing(self._offset_of(address))
+        return None if entry is None else self._allocation(entry)
+
+    def _allocation(self, entry: tuple[int, int, int, bool]) -> Allocation:
+        off, order, oid, is_prefix = entry
+        return Allocation(self._network(off, order), self._owners[oid], "prefix" if is_prefix else "ip")
+
+    def allocations(self, owner: str | None = ...) -> Iterator[Allocation]:  # type: ignore[assignment]
+        """Every allocation in address order (of one owner when ``owner`` is given).
+
+        Cost: O(allocations) (dense: plus an O(size) scan in C).
+
+        >>> s = Subnet("10.0.0.0/24"); _ = s.allocate_ip("10.0.0.5", owner="a")
+        >>> [(str(a.cidr), a.owner, a.kind) for a in s.allocations()]
+        [('10.0.0.5/32', 'a', 'ip')]
+        """
+        if owner is ...:
+            for entry in self._ledger:
+                yield self._allocation(entry)
+            return
+        oid = self._owner_ids.get(owner)
+        if oid is None:
+            return
+        for off in self._ledger.offsets_of(oid):
+            entry = self._ledger.get(off)
+            assert entry is not None
+            yield self._allocation(entry)
+
+    def owners(self) -> dict[str | None, int]:
+        """Addresses held per owner (unowned allocations under None). O(allocations).
+
+        >>> s = Subnet("10.0.0.0/24"); _ = s.allocate_prefix(owner="n"); _ = s.allocate_ip(owner="n")
+        >>> s.owners()
+        {'n': 17}
+        """
+        out: dict[str | None, int] = {}
+        for _, order, oid, _ in self._ledger:
+            owner = self._owners[oid]
+            out[owner] = out.get(owner, 0) + (1 << order)
+        return out
+
+    def is_free(self, target: AddressLike | NetworkLike) -> bool:
+        """True when the address, or every address of the CIDR, is free. O(bits).
+
+        >>> s = Subnet("10.0.0.0/24")
+        >>> s.is_free("10.0.0.0"), s.is_free("10.0.0.16/28")
+        (False, True)
+        """
+        if isinstance(target, (ipaddress.IPv4Network, ipaddress.IPv6Network)) or (
+            isinstance(target, str) and "/" in target
+        ):
+            off, order = self._block_of(target)  # type: ignore[arg-type]
+        else:
+            off, order = self._offset_of(target), 0  # type: ignore[arg-type]
+        return self._space.is_free(off, order)
+
+    def can_carve(self, prefixlen: int | None = None) -> bool:
+        """True exactly when ``allocate_prefix(prefixlen=...)`` would succeed.
+
+        Cost: O(1) (a maintained counter), O(R) with R prefix reservations.
+
+        >>> s = Subnet("10.0.0.0/28")
+        >>> s.can_carve(28), s.can_carve(29), s.can_carve(30)
+        (False, False, True)
+        """
+        return self.free_block_count(prefixlen) > 0
+
+    def free_block_count(self, prefixlen: int | None = None) -> int:
+        """How many aligned blocks of ``/prefixlen`` an automatic allocation could choose from.
+
+        The free blocks outside reservations plus those inside ``prefix`` reservations.
+        Cost: O(1), O(R) with R prefix reservations.
+
+        >>> Subnet("10.0.0.0/24").free_block_count(28)
+        14
+        """
+        order = self._maxbits - self._check_prefixlen(
+            self._default_prefixlen if prefixlen is None else prefixlen
+        )
+        if self._open is None:
+            return self._space.free_block_count(order)
+        return self._open.free_block_count(order) + sum(
+            self._space.free_block_count(order, within=res)
+            for res in self._prefix_reservations()
+            if res[1] >= order
+        )
+
+    def free_blocks(self, prefixlen: int | None = None) -> Iterator[Network]:
+        """The blocks :meth:`free_block_count` counts, in address order.
+
+        Cost: O((F + U) * bits) for F blocks and U partly used tree nodes.
+
+        >>> [str(n) for n in Subnet("10.0.0.0/26").free_blocks(28)]
+        ['10.0.0.16/28', '10.0.0.32/28']
+        """
+        order = self._maxbits - self._check_prefixlen(
+            self._default_prefixlen if prefixlen is None else prefixlen
+        )
+        if self._open is None:
+            offsets: Iterator[int] = self._space.iter_free_blocks(order)
+        else:
+            offsets = heapq.merge(
+                self._open.iter_free_blocks(order),
+                *(
+                    self._space.iter_free_blocks(order, within=res)
+                    for res in self._prefix_reservations()
+                    if res[1] >= order
+                ),
+            )
+        for off in offsets:
+            yield self._network(off, order)
+
+    def largest_free_prefixlen(self) -> int | None:
+        """The shortest prefix length an automatic allocation could still get; None if none.
+
+        Cost: O(bits), plus the free blocks inside prefix reservations.
+
+        >>> s = Subnet("10.0.0.0/24")
+        >>> s.largest_free_prefixlen()
+        26
+        """
+        core = self._open if self._open is not None else self._space
+        best = core.largest_free_order()
+        for res in self._prefix_reservations():
+            for _, k in self._space.iter_maximal_free(res):
+                if best is None or k > best:
+                    best = k
+        return None if best is None else self._maxbits - best
+
+    def histogram(self) -> dict[int, int]:
+        """Maximal free aligned blocks per prefix length (the buddy free lists).
+
+        Covers every free address, reserved ranges included. Cost: O(bits).
+
+        >>> Subnet("10.0.0.0/28").histogram()  # 10.0.0.4/30, .8/30, .12/31, .14/32
+        {30: 2, 31: 1, 32: 1}
+        """
+        return {self._maxbits - k: n for k, n in sorted(self._space.histogram().items(), reverse=True)}
+
+    def free_ranges(self) -> Iterator[Network]:
+        """The free space as maximal aligned CIDR blocks, in address order.
+
+        Cost: O(B * bits) for B blocks.
+
+        >>> [str(n) for n in Subnet("10.0.0.0/29").free_ranges()]
+        ['10.0.0.4/31', '10.0.0.6/32']
+        """
+        for off, order in self._space.iter_maximal_free():
+            yield self._network(off, order)
+
+    # ----------------------------------------------------------- reservations
+    def reserve(
+        self,
+        cidr: NetworkLike,
+        kind: ReservationKind = "prefix",
+        *,
+        description: str | None = None,
+    ) -> Reservation:
+        """Add a subnet CIDR reservation (``"prefix"`` or ``"explicit"``).
+
+        It may cover addresses already in use (it frees nothing); it may not
+        overlap another reservation (:class:`~ipfrag.errors.ReservationConflict`).
+        Cost: O(size) for the first reservation (the open space is built), then
+        O(B * bits) for the B free blocks it covers.
+
+        >>> s = Subnet("10.0.0.0/24", policy="lowest")
+        >>> _ = s.reserve("10.0.0.128/25", kind="prefix")
+        >>> s.allocate_prefix(), s.allocate_ip()
+        (IPv4Network('10.0.0.128/28'), IPv4Address('10.0.0.4'))
+        """
+        if kind not in ("prefix", "explicit"):
+            raise ValueError(f"reservation kind must be 'prefix' or 'explicit', not {kind!r}")
+        if description is not None and not isinstance(description, str):
+            raise ValueError(f"description must be a string or None, not {description!r}")
+        off, order = self._block_of(cidr)
+        end = off + (1 << order)
+        for ro, rk, r in self._reservations:
+            if off < ro + (1 << rk) and ro < end:
+                raise ReservationConflict(f"{self._network(off, order)} overlaps reservation {r.cidr}")
+        res = Reservation(self._network(off, order), kind, description)
+        if self._open is None:
+            self._open = self._space.copy()
+        self._open.fill(off, order)
+        self._reservations.append((off, order, res))
+        self._reservations.sort(key=lambda t: t[0])
+        return res
+
+    def unreserve(self, cidr: NetworkLike) -> Reservation:
+        """Remove the reservation of exactly this CIDR; returns it.
+
+        Cost: O(size) (the open space is rebuilt).
+
+        >>> s = Subnet("10.0.0.0/24"); _ = s.reserve("10.0.0.128/25")
+        >>> s.unreserve("10.0.0.128/25").kind, s.reservations
+        ('prefix', ())
+        """
+        off, order = self._block_of(cidr)
+        for i, (ro, rk, r) in enumerate(self._reservations):
+            if (ro, rk) == (off, order):
+                del self._reservations[i]
+                self._rebuild_open()
+                return r
+        raise ReservationConflict(f"there is no reservation {self._network(off, order)}")
+
+    def _rebuild_open(self) -> None:
+        if not self._reservations:
+            self._open = None
+            return
+        open_ = self._space.copy()
+        for ro, rk, _ in self._reservations:
+            open_.fill(ro, rk)
+        self._open = open_
+
+    # ------------------------------------------------------------ owner info
+    def set_owner_info(self, owner: str, info: Mapping[str, Any]) -> None:
+        """Attach JSON-safe metadata to an owner (instance id, interface type ...). O(size of info).
+
+        >>> s = Subnet("10.0.0.0/24"); s.set_owner_info("eni-1", {"instance_id": "i-1"})
+        >>> s.owner_info("eni-1")
+        {'instance_id': 'i-1'}
+        """
+        if not isinstance(owner, str):
+            raise TypeError(f"owner must be a string, not {owner!r}")
+        self._owner_info[owner] = _json_copy(dict(info), f"owner info of {owner}")
+
+    def owner_info(self, owner: str) -> dict[str, Any]:
+        """The metadata attached to an owner (a copy; ``{}`` when none). O(size of info)."""
+        return _copy.deepcopy(self._owner_info.get(owner, {}))
+
+    # ---------------------------------------------------------- copy & state
+    def copy(self) -> Subnet:
+        """An independent what-if fork; changing it never touches this subnet.
+
+        The fork continues the same random sequence. Cost: O(size) dense, O(state) sparse.
+
+        >>> s = Subnet("10.0.0.0/24"); t = s.copy(); _ = t.allocate_prefix()
+        >>> s.free_addresses, t.free_addresses
+        (251, 235)
+        """
+        new = Subnet.__new__(Subnet)
+        for slot in Subnet.__slots__:
+            if slot != "__weakref__":
+                setattr(new, slot, getattr(self, slot))
+        new._space = self._space.copy()
+        new._open = None if self._open is None else self._open.copy()
+        new._ledger = self._ledger.copy()
+        new._reservations = list(self._reservations)
+        new._rng = random.Random()
+        new._rng.setstate(self._rng.getstate())
+        new._owners = list(self._owners)
+        new._owner_ids = dict(self._owner_ids)
+        new._owner_info = _copy.deepcopy(self._owner_info)
+        new._info = _copy.deepcopy(self._info)
+        return new
+
+    __copy__ = copy
+
+    def to_dict(self) -> dict[str, Any]:
+        """The whole state as JSON-safe data; :meth:`from_dict` rebuilds it exactly.
+
+        Cost: O(allocations) (dense: plus an O(size) scan in C).
+
+        >>> s = Subnet("10.0.0.0/24", seed=1); _ = s.allocate_ip("10.0.0.9", owner="a")
+        >>> Subnet.from_dict(s.to_dict()) == s
+        True
+        """
+        version, internal, gauss = self._rng.getstate()
+        return {
+            "format": _FORMAT,
+            "cidr": str(self._net),
+            "reserved": self._reserved,
+            "policy": self._policy,
+            "seed": self._seed,
+            "prefixlen": self._default_prefixlen,
+            "backend": "bitmap" if isinstance(self._space, BitmapSpace) else "sparse",
+            "name": self._name,
+            "info": _copy.deepcopy(self._info),
+            "reservations": [
+                {"cidr": str(r.cidr), "kind": r.kind, "description": r.description}
+                for _, _, r in self._reservations
+            ],
+            "allocations": [[str(a.cidr), a.owner, a.kind] for a in self.allocations()],
+            "owner_info": _copy.deepcopy(self._owner_info),
+            "rng_state": [version, list(internal), gauss],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Subnet:
+        """Rebuild a subnet from :meth:`to_dict` output.
+
+        Inconsistent or malformed data raises :class:`~ipfrag.errors.SnapshotError`
+        naming the field. Cost: O(size + allocations * bits).
+
+        >>> d = Subnet("2600:1f14::/64").to_dict()
+        >>> Subnet.from_dict(d).free_block_count()  # the first and last /80 hold reserved addresses
+        65534
+        """
+        if not isinstance(data, Mapping):
+            raise SnapshotError(f"subnet data must be a mapping, not {type(data).__name__}")
+        if data.get("format") != _FORMAT:
+            raise SnapshotError(f"unknown subnet data format {data.get('format')!r}")
+        try:
+            s = cls(
+                _field(data, "cidr", str),
+                policy=_field(data, "policy", str),  # type: ignore[arg-type]
+                seed=_field(data, "seed", (int, type(None))),
+                reserved=_field(data, "reserved", (str, type(None))),  # type: ignore[arg-type]
+                prefixlen=_field(data, "prefixlen", int),
+                backend=_field(data, "backend", str),  # type: ignore[arg-type]
+                name=_field(data, "name", (str, type(None))),
+                info=_field(data, "info", dict),
+            )
+            for i, r in enumerate(_field(data, "reservations", list)):
+                if not isinstance(r, Mapping):
+                    raise SnapshotError(f"reservations[{i}] is not a mapping")
+                s.reserve(
+                    _field(r, "cidr", str),
+                    _field(r, "kind", str),  # type: ignore[arg-type]
+                    description=_field(r, "description", (str, type(None))),
+                )
+            for i, a in enumerate(_field(data, "allocations", list)):
+                if not isinstance(a, list) or len(a) != 3:
+                    raise SnapshotError(f"allocations[{i}] is not [cidr, owner, kind]")
+                cidr, owner, kind = a
+                if not isinstance(cidr, str) or not isinstance(owner, (str, type(None))):
+                    raise SnapshotError(f"allocations[{i}] has a bad cidr or owner: {a!r}")
+                if kind == "prefix":
+                    s.allocate_prefix(cidr, owner=owner)
+                elif kind == "ip":
+                    net = ipaddress.ip_network(cidr, strict=False)
+                    if net.prefixlen != net.max_prefixlen:
+                        raise SnapshotError(f"allocations[{i}]: an 'ip' allocation is one address")
+                    s.allocate_ip(str(net.network_address), owner=owner)
+                else:
+                    raise SnapshotError(f"allocations[{i}] has unknown kind {kind!r}")
+            for owner, info in _field(data, "owner_info", dict).items():
+                if not isinstance(info, Mapping):
+                    raise SnapshotError(f"owner_info[{owner!r}] is not a mapping")
+                s.set_owner_info(owner, info)
+            rng_state = _field(data, "rng_state", list)
+            try:
+                version, internal, gauss = rng_state
+                s._rng.setstate((version, tuple(internal), gauss))
+            except (TypeError, ValueError):
+                raise SnapshotError("rng_state is not a random.Random state") from None
+        except SnapshotError:
+            raise
+        except (IpfragError, ValueError, TypeError) as e:
+            raise SnapshotError(f"subnet data is inconsistent: {e}") from e
+        return s
+
+    def __eq__(self, other: object) -> bool:
+        """Same CIDR, reserved addresses, allocations (with owners) and reservations.
+
+        Policy, seed and random state are not part of the comparison. Cost: O(allocations).
+        """
+        if not isinstance(other, Subnet):
+            return NotImplemented
+        return (
+            self._net == other._net
+            and self._reserved_offsets == other._reserved_offsets
+            and self.reservations == other.reservations
+            and list(self.allocations()) == list(other.allocations())
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (
+            f"Subnet({str(self._net)!r}, free_addresses={self.free_addresses}, "
+            f"free_/{self._default_prefixlen}={self.free_block_count()}, policy={self._policy!r})"
+        )
+
+    def _check(self) -> None:
+        """Assert every invariant of the subnet and its cores (for tests). O(size)."""
+        space = self._space
+        space._check()
+        for off in self._reserved_offsets:
+            assert not space.is_free(off)
+        total = 0
+        prev_end = -1
+        for off, order, oid, _ in self._ledger:
+            assert off >= prev_end, "allocations overlap"
+            prev_end = off + (1 << order)
+            assert space.free_within(off, order) == 0
+            assert 0 <= oid < len(self._owners)
+            total += 1 << order
+        assert total == self.used_addresses, (total, self.used_addresses)
+        assert self._open is None or self._reservations
+        if self._open is not None:
+            self._open._check()
+            outside = space.free_count - sum(space.free_within(o, k) for o, k, _ in self._reservations)
+            assert self._open.free_count == outside
+            for ro, rk, _ in self._reservations:
+                assert self._open.free_within(ro, rk) == 0
+        for a, b in zip(self._reservations, self._reservations[1:]):
+            assert a[0] + (1 << a[1]) <= b[0], "reservations overlap"
+
+
+def _parse_subnet(cidr: object) -> Network:
+    if isinstance(cidr, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
+        return cidr
+    if not isinstance(cidr, str):
+        raise InvalidCidr(f"{cidr!r} is not a CIDR string")
+    text = cidr.strip()
+    if "/" not in text:
+        raise InvalidCidr(f"{cidr!r} is not a CIDR (no /length)")
+    try:
+        iface = ipaddress.ip_interface(text)
+    except ValueError:
+        raise InvalidCidr(f"{cidr!r} is not a CIDR") from None
+    if iface.ip != iface.network.network_address:
+        raise InvalidCidr(f"{cidr} has host bits set; did you mean {iface.network}?")
+    return iface.network
+
+
+def _field(data: Mapping[str, Any], key: str, types: type | tuple[type, ...]) -> Any:
+    if key not in data:
+        raise SnapshotError(f"missing field {key!r}")
+    value = data[key]
+    if not isinstance(value, types) or isinstance(value, bool) and bool not in (
+        types if isinstance(types, tuple) else (types,)
+    ):
+        raise SnapshotError(f"field {key!r} has the wrong type: {value!r}")
+    return value
+
+
+def _json_copy(value: dict[str, Any], what: str) -> dict[str, Any]:
+    try:
+        out: dict[str, Any] = json.loads(json.dumps(value))
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{what} must be JSON-safe: {e}") from None
+    return out
