@@ -1,0 +1,112 @@
+"""``ipfrag demo``: the problem in one screen, on a simulated /20 subnet.
+
+Single addresses (ENI primaries, Lambda, load balancers, pods in secondary-IP
+mode) land scattered, as EC2 places them. Each one spoils the /28 it falls in.
+Then nodes in prefix-delegation mode ask for /28s until EC2 answers
+``InsufficientCidrBlocks``, while thousands of addresses are still free.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any, TextIO
+
+from ipfrag.errors import InsufficientCapacity
+from ipfrag.subnet import Subnet
+
+__all__ = ["register", "run_demo"]
+
+
+def run_demo(
+    cidr: str = "10.0.0.0/20",
+    *,
+    singles: int = 600,
+    step: int = 100,
+    seed: int = 7,
+    out: TextIO | None = None,
+) -> dict[str, Any]:
+    """Scatter ``singles`` addresses, then take /28 prefixes until EC2 would refuse.
+
+    Prints a table as it goes and returns the figures of the failure moment.
+    Cost: O((singles + prefixes) * bits).
+
+    >>> import io
+    >>> r = run_demo("10.0.0.0/22", singles=120, step=60, seed=1, out=io.StringIO())
+    >>> r["error"], r["free_addresses"] > 500, r["free_28"]
+    ('InsufficientCidrBlocks', True, 0)
+    """
+    out = out if out is not None else sys.stdout
+    s = Subnet(cidr, policy="random", seed=seed)
+    blocks = s.free_block_count(28)
+    usable = s.free_addresses
+    print(f"Subnet {s.cidr}: {usable} usable addresses, {blocks} possible /28 prefixes", file=out)
+    print("(the first and last /28 hold addresses AWS reserves)\n", file=out)
+    header = f"{'singles':>8} {'used %':>7} {'free IPs':>9} {'free /28':>9} {'random model':>13}"
+    print("Scattering single addresses (ENI primaries, Lambda, ELB, NAT ...):", file=out)
+    print(header, file=out)
+
+    def row(n: int) -> None:
+        used = 1 - s.free_addresses / usable
+        model = blocks * (1 - used) ** 16
+        print(
+            f"{n:>8} {100 * used:>6.1f}% {s.free_addresses:>9} {s.free_block_count(28):>9}"
+            f" {model:>13.1f}",
+            file=out,
+        )
+
+    row(0)
+    for i in range(1, singles + 1):
+        s.allocate_ip(owner=f"single-{i}")
+        if i % step == 0 or i == singles:
+            row(i)
+    print("\nNodes in prefix-delegation mode now take /28 prefixes:", file=out)
+    prefixes = 0
+    try:
+        while True:
+            s.allocate_prefix(owner=f"node-{prefixes // 4}")
+            prefixes += 1
+    except InsufficientCapacity as e:
+        name = type(e).__name__
+        print(f"  prefix #{prefixes + 1}: {name}", file=out)
+        print(f"  {e}", file=out)
+    hist = s.histogram()
+    print(
+        f"\nAt that moment: {s.free_addresses} addresses free "
+        f"({100 * s.free_addresses / usable:.0f}% of the subnet), {s.free_block_count(28)} "
+        f"free /28, largest free block /{s.largest_free_prefixlen()}.",
+        file=out,
+    )
+    print(
+        "Free space by block size: "
+        + ", ".join(f"/{p}: {n}" for p, n in sorted(hist.items()))
+        + "\nEvery free address sits in a /28 that some single address already spoils.",
+        file=out,
+    )
+    return {
+        "singles": singles,
+        "prefixes": prefixes,
+        "error": name,
+        "free_addresses": s.free_addresses,
+        "free_28": s.free_block_count(28),
+    }
+
+
+def _run(args: argparse.Namespace) -> int:
+    run_demo(args.cidr, singles=args.singles, step=args.step, seed=args.seed)
+    return 0
+
+
+def register(sub: Any) -> None:
+    """Add the ``demo`` subcommand to the top-level subparsers."""
+    p = sub.add_parser(
+        "demo",
+        help="show the problem: thousands of free IPs, yet no free /28 prefix",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--cidr", default="10.0.0.0/20", help="IPv4 subnet (default 10.0.0.0/20)")
+    p.add_argument("--singles", type=int, default=600, help="single addresses to scatter")
+    p.add_argument("--step", type=int, default=100, help="print a row every STEP addresses")
+    p.add_argument("--seed", type=int, default=7, help="random seed (EC2-like placement)")
+    p.set_defaults(func=_run)
