@@ -73,7 +73,9 @@ class DenseLedger(Ledger):
 
     def __init__(self, bits: int) -> None:
         super().__init__(bits)
-        self._start = bytearray(1 << bits)  # 0: no allocation starts here; else order+1 | 0x80 prefix
+        self._start = bytearray(
+            1 << bits
+        )  # 0: no allocation starts here; else order+1 | 0x80 prefix
         self._owner = array("I", bytes(4 << bits))
         self._count = 0
 
@@ -94,7 +96,7 @@ class DenseLedger(Ledger):
         return (offset, (v & 0x7F) - 1, self._owner[offset], bool(v & _PREFIX))
 
     def offsets_of(self, owner_id: int) -> list[int]:
-        out = []
+        out: list[int] = []
         owner = self._owner
         start = self._start
         pos = 0

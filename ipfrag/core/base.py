@@ -509,12 +509,9 @@ class AddressSpace(abc.ABC):
         return None
 
     def _best_fit_block(self, order: int, within: Block) -> int | None:
-        wo, wk = within
         if within == (0, self._bits):
             # The smallest order with a maximal block, from the counters: stop there.
-            floor = next(
-                (m for m, n in self.histogram().items() if m >= order and n > 0), None
-            )
+            floor = next((m for m, n in self.histogram().items() if m >= order and n > 0), None)
             if floor is None:
                 return None
         else:

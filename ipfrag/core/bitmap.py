@@ -13,6 +13,7 @@ tree or a sorted interval list pays Python object overhead per node instead.
 from __future__ import annotations
 
 from array import array
+from collections.abc import MutableSequence
 
 from ipfrag.core.base import AddressSpace
 
@@ -21,7 +22,7 @@ __all__ = ["MAX_BITMAP_BITS", "BitmapSpace"]
 MAX_BITMAP_BITS = 24
 """Largest space the dense backend accepts: 2**24 addresses (a /8 of IPv4)."""
 
-_Level = bytearray | array  # type: ignore[type-arg]
+_Level = MutableSequence[int]
 
 
 def _level_of(level: int, value: int, n: int) -> _Level:
@@ -75,7 +76,7 @@ class BitmapSpace(AddressSpace):
         tree: list[array] = []  # type: ignore[type-arg]
         for L in range(order + 1, self._bits + 1):
             level = array("I", bytes(4 << (self._bits - L)))
-            if L == order + 1:
+            if order + 1 == L:
                 for i in range(len(level)):
                     level[i] = (below[2 * i] == full) + (below[2 * i + 1] == full)
             else:
@@ -166,7 +167,9 @@ class BitmapSpace(AddressSpace):
     # C-speed scans for the "lowest" policy.
     def _lowest_address(self, level: int, index: int, free: int) -> int:
         lo = index << level
-        return self._lv[0].find(1, lo, lo + (1 << level))  # type: ignore[union-attr]
+        bitmap = self._lv[0]
+        assert isinstance(bitmap, bytearray)
+        return bitmap.find(1, lo, lo + (1 << level))
 
     def _lowest_block(self, order: int, wo: int, wk: int) -> int | None:
         arr = self._lv[order]
@@ -203,7 +206,9 @@ class BitmapSpace(AddressSpace):
         >>> BitmapSpace(16).memory_bytes() < 400_000
         True
         """
-        total = sum(len(a) * (1 if isinstance(a, bytearray) else a.itemsize) for a in self._lv)
+        total = 0
+        for a in self._lv:
+            total += len(a) * (a.itemsize if isinstance(a, array) else 1)
         for t in self._tt.values():
             total += sum(len(a) * a.itemsize for a in t)
         return total

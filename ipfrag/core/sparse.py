@@ -76,7 +76,7 @@ class SparseSpace(AddressSpace):
             for i in used[L]:
                 if claims.get(i << L) == L:
                     level[i] = 1 << (L - order)
-                elif L - 1 == order:
+                elif order == L - 1:
                     level[i] = (2 * i in used[order]) + (2 * i + 1 in used[order])
                 else:
                     level[i] = below.get(2 * i, 0) + below.get(2 * i + 1, 0)
@@ -117,9 +117,7 @@ class SparseSpace(AddressSpace):
         if used[order].get(offset >> order):
             return
         claim_level = next(
-            L
-            for L in range(order + 1, self._bits + 1)
-            if self._claims.get((offset >> L) << L) == L
+            L for L in range(order + 1, self._bits + 1) if self._claims.get((offset >> L) << L) == L
         )
         del self._claims[(offset >> claim_level) << claim_level]
         for L in range(order, claim_level):
@@ -127,7 +125,7 @@ class SparseSpace(AddressSpace):
             for node in (i, i ^ 1):
                 used[L][node] = 1 << L
                 for j, tree in self._tu.items():
-                    if L > j:
+                    if j < L:
                         tree[L][node] = 1 << (L - j)
             self._claims[(i ^ 1) << L] = L
         self._claims[offset] = order
@@ -143,12 +141,12 @@ class SparseSpace(AddressSpace):
             L, i = stack.pop()
             if claims.get(i << L) == L:
                 del claims[i << L]
-                if L < order:
+                if order > L:
                     del used[L][i]
                     for tree in self._tu.values():
                         tree[L].pop(i, None)
                 continue
-            if L < order:
+            if order > L:
                 del used[L][i]
                 for tree in self._tu.values():
                     tree[L].pop(i, None)
@@ -221,9 +219,7 @@ class SparseSpace(AddressSpace):
         >>> sp = SparseSpace(64); sp.claim(0, 48); sp.entry_count()
         17
         """
-        return sum(len(d) for d in self._used) + sum(
-            len(d) for t in self._tu.values() for d in t
-        )
+        return sum(len(d) for d in self._used) + sum(len(d) for t in self._tu.values() for d in t)
 
     def _check(self) -> None:
         """Assert every invariant. O(entries * bits).
@@ -240,7 +236,7 @@ class SparseSpace(AddressSpace):
         for L in range(bits + 1):
             for i, v in used[L].items():
                 assert 0 < v <= 1 << L, (L, i, v)
-                if L < bits:
+                if bits > L:
                     assert used[L + 1].get(i >> 1, 0) >= v, (L, i)
                 if claims.get(i << L) == L:
                     assert v == 1 << L
