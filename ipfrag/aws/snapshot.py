@@ -559,7 +559,11 @@ def _entries(
     data: Mapping[str, Any], key: str, item: str, problems: _Problems
 ) -> Iterator[tuple[str, Mapping[str, Any]]]:
     """The objects of the list ``data[key]`` with their field paths; bad entries reported."""
-    values = _get(data, key, list, item)
+    try:
+        values = _get(data, key, list, item)
+    except SnapshotFieldError as e:
+        problems.report(e)
+        return
     for i, entry in enumerate(values or ()):
         path = f"{key}[{i}]"
         if isinstance(entry, Mapping):
@@ -687,7 +691,7 @@ _INFO_FIELDS = (
 )
 
 
-def _parse_interface(item: _Item, problems: _Problems, notes: list[str]) -> _Interface | None:
+def _parse_interface(item: _Item, problems: _Problems) -> _Interface | None:
     data = item.data
     if not isinstance(data, Mapping):
         problems.report(_not_object(item, "network interface"))
@@ -722,24 +726,25 @@ def _parse_interface(item: _Item, problems: _Problems, notes: list[str]) -> _Int
         return None
 
     eni = _Interface(eni_id, subnet_id, name, data, info=info)
-    _parse_entries(data, "PrivateIpAddresses", "PrivateIpAddress", 4, eni, eni.ipv4, problems)
-    _parse_entries(data, "Ipv6Addresses", "Ipv6Address", 6, eni, eni.ipv6, problems)
     _parse_prefixes(data, "Ipv4Prefixes", "Ipv4Prefix", 4, eni, eni.ipv4_prefixes, problems)
     _parse_prefixes(data, "Ipv6Prefixes", "Ipv6Prefix", 6, eni, eni.ipv6_prefixes, problems)
-    # The top-level primary address is normally repeated in the list; add it if it is not.
-    for key, version, into in (("PrivateIpAddress", 4, eni.ipv4), ("Ipv6Address", 6, eni.ipv6)):
-        text = primary4 if version == 4 else primary6
-        if text is None:
-            continue
+    # The top-level primary address is repeated in the list; alone it stands for the list.
+    for key, list_key, version, into, primary in (
+        ("PrivateIpAddress", "PrivateIpAddresses", 4, eni.ipv4, primary4),
+        ("Ipv6Address", "Ipv6Addresses", 6, eni.ipv6, primary6),
+    ):
+        before = len(problems.warnings)
+        _parse_entries(data, list_key, key, version, eni, into, problems)
+        if primary is None or len(problems.warnings) > before:
+            continue  # a broken list was reported already; no guessing around it
         try:
-            addr = _parse_address(text, version, name, key)
+            addr = _parse_address(primary, version, name, key)
+            if data.get(list_key) is None:
+                into.append((key, addr))
+            elif all(addr != a for _, a in into):
+                raise SnapshotFieldError(name, key, f"{addr} is not among {list_key}")
         except SnapshotFieldError as e:
             problems.report(e)
-            continue
-        if all(addr != a for _, a in into):
-            into.append((key, addr))
-            if version == 4 and "PrivateIpAddresses" in data:
-                notes.append(f"{name}: PrivateIpAddress {addr} is not in PrivateIpAddresses")
     return eni
 
 
@@ -967,7 +972,7 @@ def _build(
         except (OutsideSubnet, ReservationConflict, ReservedAddress, IpfragError) as e:
             problems.report(SnapshotFieldError(res.item, "Cidr", f"{res.cidr}: {e}"))
 
-    parsed = [e for e in (_parse_interface(i, problems, notes) for i in interface_items) if e]
+    parsed = [e for e in (_parse_interface(i, problems) for i in interface_items) if e]
     by_id = _dedupe(
         parsed, lambda e: e.eni_id, lambda e: e.data, "network interface", problems, notes
     )
