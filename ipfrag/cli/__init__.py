@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ipfrag.cli import demo, max_pods
+from ipfrag.cli import analyze, demo, max_pods
 
 __all__ = ["build_parser", "main"]
 
@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     # One line per subcommand module; keep them sorted.
+    analyze.register(sub)
     demo.register(sub)
     max_pods.register(sub)
     return parser

@@ -1,0 +1,85 @@
+"""``ipfrag snapshot``: read subnets live from AWS and save them for ``ipfrag analyze``.
+
+Needs the ``ipfrag[aws]`` extra (boto3) and read-only IAM permissions (see
+:mod:`ipfrag.aws.live`). Reads by subnet ids, by EKS cluster name, or both, and writes a
+snapshot file holding the raw responses; ``ipfrag analyze --snapshot FILE`` analyzes it
+offline, as often as needed. AWS errors (a missing permission, no credentials, an unknown
+cluster) are reported on stderr with exit status 1.
+
+>>> from ipfrag.cli import main
+>>> main(["snapshot", "-o", "x.json"])
+2
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from ipfrag.aws.live import AwsExtraMissing, AwsReadError, read_live
+from ipfrag.aws.snapshot import save_snapshot
+from ipfrag.errors import SnapshotError
+
+__all__ = ["register", "run"]
+
+_AWS_ERROR = 1
+_USAGE_ERROR = 2
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> argparse.ArgumentParser:
+    """Add the ``snapshot`` subcommand to ``subparsers``; returns its parser. O(1)."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "snapshot",
+        help="read subnets live from AWS (boto3) into a snapshot file",
+        description=(
+            "Read describe-subnets, describe-network-interfaces and "
+            "get-subnet-cidr-reservations for the given subnets and/or the subnets of an EKS "
+            "cluster (its own, its node groups', and those tagged kubernetes.io/cluster/NAME, "
+            "karpenter.sh/discovery=NAME or kubernetes.io/role/cni), and save them to a file "
+            "for 'ipfrag analyze --snapshot FILE'. Needs pip install 'ipfrag[aws]'."
+        ),
+    )
+    parser.add_argument("--cluster", metavar="NAME", help="an EKS cluster name")
+    parser.add_argument(
+        "--subnet-id", nargs="+", default=[], metavar="ID", help="subnet ids to read"
+    )
+    parser.add_argument("--region", help="AWS region (default: the AWS config's)")
+    parser.add_argument("--profile", help="AWS config profile")
+    parser.add_argument("-o", "--output", required=True, metavar="FILE", help="file to write")
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``ipfrag snapshot`` for parsed arguments; returns the exit status.
+
+    Cost: O(subnets) AWS API calls plus pages, then O(n) to write the file.
+    """
+    if not args.subnet_id and args.cluster is None:
+        print("ipfrag snapshot: error: give --cluster NAME and/or --subnet-id ID", file=sys.stderr)
+        return _USAGE_ERROR
+    try:
+        raw = read_live(
+            args.subnet_id, cluster=args.cluster, region=args.region, profile=args.profile
+        )
+    except (AwsReadError, AwsExtraMissing) as e:
+        print(f"ipfrag snapshot: error: {e}", file=sys.stderr)
+        return _AWS_ERROR
+    try:
+        path = save_snapshot(args.output, raw)
+    except (OSError, SnapshotError) as e:
+        print(f"ipfrag snapshot: error: cannot write {args.output}: {e}", file=sys.stderr)
+        return _AWS_ERROR
+    sources = raw.metadata.get("subnet_sources", {})
+    print(
+        f"read {len(raw.subnets)} subnets, {len(raw.network_interfaces)} network interfaces, "
+        f"{len(raw.ipv4_cidr_reservations) + len(raw.ipv6_cidr_reservations)} CIDR "
+        f"reservations in {raw.metadata.get('region')}"
+    )
+    for subnet in raw.subnets:
+        subnet_id = subnet.get("SubnetId", "?")
+        why = ", ".join(sources.get(subnet_id, ()))
+        print(f"  {subnet_id}  {subnet.get('CidrBlock', '-')}  {why}")
+    print(f"wrote {path}; analyze it with: ipfrag analyze --snapshot {path}")
+    return 0
