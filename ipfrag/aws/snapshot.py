@@ -737,6 +737,8 @@ def _parse_interface(item: _Item, problems: _Problems) -> _Interface | None:
         _parse_entries(data, list_key, key, version, eni, into, problems)
         if primary is None or len(problems.warnings) > before:
             continue  # a broken list was reported already; no guessing around it
+        if any(str(a) == primary for _, a in into):
+            continue  # the usual case: the primary address repeated in the list
         try:
             addr = _parse_address(primary, version, name, key)
             if data.get(list_key) is None:
@@ -989,14 +991,14 @@ def _build(
         placed = 0
         for path, addr in addresses:
             try:
-                subnet.allocate_ip(str(addr), owner=eni.eni_id)
+                subnet.allocate_ip(addr, owner=eni.eni_id)
                 placed += 1
             except IpfragError as e:
                 problem = _allocation_problem(e, subnet, eni.subnet_id, "address", addr)
                 problems.report(SnapshotFieldError(eni.item, path, problem))
         for path, net in prefixes:
             try:
-                subnet.allocate_prefix(str(net), owner=eni.eni_id)
+                subnet.allocate_prefix(net, owner=eni.eni_id)
                 placed += 1
             except IpfragError as e:
                 problem = _allocation_problem(e, subnet, eni.subnet_id, "prefix", net)
