@@ -3,7 +3,7 @@
 Level ``L`` holds, for every aligned block of ``2**L`` addresses, how many of its
 addresses are free; level 0 is the bitmap itself. Levels whose counts fit a byte
 are ``bytearray`` (so "first free address" and "first free /28" are C-speed
-``find`` calls), the others ``array('I')``. A /16 needs about 200 KB.
+``find`` calls), the short upper levels plain lists. A /16 needs about 150 KB.
 
 Why this shape: an update walks one path (bits+1 array cells), every count query
 is a counter read, and the flat arrays make scans and copies run in C. A pointer
@@ -26,9 +26,11 @@ _Level = MutableSequence[int]
 
 
 def _level_of(level: int, value: int, n: int) -> _Level:
+    # Counts up to 128 fit a byte; the upper levels are short (a /16 has 511 cells
+    # above level 7), so plain lists, the fastest to index, cost no memory there.
     if level < 8:
         return bytearray(bytes((value,)) * n)
-    return array("I", (value,)) * n
+    return [value] * n
 
 
 def _count_level(value: int, n: int) -> array:  # type: ignore[type-arg]
@@ -87,6 +89,9 @@ class BitmapSpace(AddressSpace):
         self._tt[order] = tree
 
     def _claim(self, offset: int, order: int) -> None:
+        if order == 0:
+            self._claim_address(offset)
+            return
         lv = self._lv
         cnt = self._cnt
         for L in range(order):
@@ -118,6 +123,9 @@ class BitmapSpace(AddressSpace):
                     tree[L - j - 1][offset >> L] -= 1
 
     def _release(self, offset: int, order: int) -> None:
+        if order == 0:
+            self._release_address(offset)
+            return
         lv = self._lv
         cnt = self._cnt
         for L in range(order):
@@ -147,6 +155,53 @@ class BitmapSpace(AddressSpace):
             elif j <= top:
                 for L in range(j + 1, self._bits + 1):
                     tree[L - j - 1][offset >> L] += 1
+
+    def _claim_address(self, offset: int) -> None:
+        """The hot path: one address. Levels 0..L-1 flip from entirely free, the rest count."""
+        lv = self._lv
+        cnt = self._cnt
+        i = offset
+        L = 0
+        for arr in lv:
+            c = arr[i]
+            arr[i] = c - 1
+            if c != 1 << L:
+                break
+            cnt[L] -= 1
+            L += 1
+            i >>= 1
+        for arr in lv[L + 1 :]:
+            i >>= 1
+            arr[i] -= 1
+        for j, tree in self._tt.items():
+            if j < L:
+                h = offset >> (j + 1)
+                for level in tree:
+                    level[h] -= 1
+                    h >>= 1
+
+    def _release_address(self, offset: int) -> None:
+        lv = self._lv
+        cnt = self._cnt
+        i = offset
+        L = 0
+        for arr in lv:
+            c = arr[i] + 1
+            arr[i] = c
+            if c != 1 << L:
+                break
+            cnt[L] += 1
+            L += 1
+            i >>= 1
+        for arr in lv[L + 1 :]:
+            i >>= 1
+            arr[i] += 1
+        for j, tree in self._tt.items():
+            if j < L:
+                h = offset >> (j + 1)
+                for level in tree:
+                    level[h] += 1
+                    h >>= 1
 
     def _fullest_partial(self, unit: int, lo: int, hi: int) -> int | None:
         arr = self._lv[unit]
@@ -208,7 +263,7 @@ class BitmapSpace(AddressSpace):
         """
         total = 0
         for a in self._lv:
-            total += len(a) * (a.itemsize if isinstance(a, array) else 1)
+            total += len(a) * (1 if isinstance(a, bytearray) else 8)
         for t in self._tt.values():
             total += sum(len(a) * a.itemsize for a in t)
         return total
