@@ -53,7 +53,12 @@ _AWS_RESERVED_LOW = 4  # base (network), base+1 (router), base+2 (DNS), base+3 (
 
 
 class Allocation(NamedTuple):
-    """One allocation: a single address (``kind="ip"``) or a prefix (``kind="prefix"``)."""
+    """One allocation: a single address (``kind="ip"``) or a prefix (``kind="prefix"``).
+
+    >>> s = Subnet("10.0.0.0/24"); _ = s.allocate_prefix("10.0.0.16/28", owner="eni-1")
+    >>> next(s.allocations())
+    Allocation(cidr=IPv4Network('10.0.0.16/28'), owner='eni-1', kind='prefix')
+    """
 
     cidr: Network
     owner: str | None
@@ -66,6 +71,9 @@ class Reservation:
 
     ``kind="prefix"``: automatic prefixes come from here first. ``kind="explicit"``:
     only explicit allocations land here. Automatic single addresses never do.
+
+    >>> Subnet("10.0.0.0/24").reserve("10.0.0.128/25", "explicit", description="db")
+    Reservation(cidr=IPv4Network('10.0.0.128/25'), kind='explicit', description='db')
     """
 
     cidr: Network
@@ -180,37 +188,65 @@ class Subnet:
     # ------------------------------------------------------------ properties
     @property
     def cidr(self) -> Network:
-        """The subnet's CIDR block."""
+        """The subnet's CIDR block. O(1).
+
+        >>> Subnet("10.0.0.0/20").cidr
+        IPv4Network('10.0.0.0/20')
+        """
         return self._net
 
     @property
     def version(self) -> int:
-        """4 or 6."""
+        """4 or 6. O(1).
+
+        >>> Subnet("2600:1f14::/64").version
+        6
+        """
         return self._net.version
 
     @property
     def size(self) -> int:
-        """Number of addresses in the CIDR block, reserved ones included. O(1)."""
+        """Number of addresses in the CIDR block, reserved ones included. O(1).
+
+        >>> Subnet("10.0.0.0/20").size
+        4096
+        """
         return 1 << self._bits
 
     @property
     def policy(self) -> Policy:
-        """The placement policy of automatic allocations."""
+        """The placement policy of automatic allocations. O(1).
+
+        >>> Subnet("10.0.0.0/24", policy="best-fit").policy
+        'best-fit'
+        """
         return self._policy
 
     @property
     def default_prefixlen(self) -> int:
-        """Length of automatic prefixes when none is given (28 IPv4, 80 IPv6 by default)."""
+        """Length of automatic prefixes when none is given (28 IPv4, 80 IPv6 by default). O(1).
+
+        >>> Subnet("2600:1f14::/64").default_prefixlen
+        80
+        """
         return self._default_prefixlen
 
     @property
     def name(self) -> str | None:
-        """A free-form name (e.g. the AWS subnet id)."""
+        """A free-form name (e.g. the AWS subnet id). O(1).
+
+        >>> Subnet("10.0.0.0/24", name="subnet-1").name
+        'subnet-1'
+        """
         return self._name
 
     @property
     def info(self) -> dict[str, Any]:
-        """JSON-safe metadata (subnet id, VPC, AZ ...), kept by ``copy`` and ``to_dict``."""
+        """JSON-safe metadata (subnet id, VPC, AZ ...), kept by ``copy`` and ``to_dict``. O(1).
+
+        >>> Subnet("10.0.0.0/24", info={"vpc_id": "vpc-1"}).info
+        {'vpc_id': 'vpc-1'}
+        """
         return self._info
 
     @property
@@ -224,17 +260,30 @@ class Subnet:
 
     @property
     def used_addresses(self) -> int:
-        """Addresses allocated (AWS-reserved ones not counted). O(1)."""
+        """Addresses allocated (AWS-reserved ones not counted). O(1).
+
+        >>> s = Subnet("10.0.0.0/24"); _ = s.allocate_prefix(); s.used_addresses
+        16
+        """
         return self._space.used_count - len(self._reserved_offsets)
 
     @property
     def reservations(self) -> tuple[Reservation, ...]:
-        """The subnet CIDR reservations, by address."""
+        """The subnet CIDR reservations, by address. O(R).
+
+        >>> s = Subnet("10.0.0.0/24"); _ = s.reserve("10.0.0.64/26", "explicit")
+        >>> [(str(r.cidr), r.kind) for r in s.reservations]
+        [('10.0.0.64/26', 'explicit')]
+        """
         return tuple(r for _, _, r in self._reservations)
 
     @property
     def reserved_addresses(self) -> tuple[Address, ...]:
-        """The addresses AWS reserves (empty with ``reserved=None``)."""
+        """The addresses AWS reserves (empty with ``reserved=None``). O(1).
+
+        >>> [str(a) for a in Subnet("10.0.0.0/28").reserved_addresses]
+        ['10.0.0.0', '10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.15']
+        """
         return tuple(self._address(o) for o in self._reserved_offsets)
 
     # --------------------------------------------------------------- parsing
@@ -819,7 +868,11 @@ class Subnet:
         self._owner_info[owner] = _json_copy(dict(info), f"owner info of {owner}")
 
     def owner_info(self, owner: str) -> dict[str, Any]:
-        """The metadata attached to an owner (a copy; ``{}`` when none). O(size of info)."""
+        """The metadata attached to an owner (a copy; ``{}`` when none). O(size of info).
+
+        >>> Subnet("10.0.0.0/24").owner_info("nobody")
+        {}
+        """
         return _copy.deepcopy(self._owner_info.get(owner, {}))
 
     # ---------------------------------------------------------- copy & state

@@ -59,12 +59,22 @@ class AddressSpace(abc.ABC):
     # ------------------------------------------------------------------ sizes
     @property
     def bits(self) -> int:
-        """log2 of the number of addresses."""
+        """log2 of the number of addresses. O(1).
+
+        >>> from ipfrag.core import SparseSpace
+        >>> SparseSpace(64).bits
+        64
+        """
         return self._bits
 
     @property
     def size(self) -> int:
-        """Number of addresses, ``2**bits``. O(1)."""
+        """Number of addresses, ``2**bits``. O(1).
+
+        >>> from ipfrag.core import BitmapSpace
+        >>> BitmapSpace(8).size
+        256
+        """
         return 1 << self._bits
 
     @property
@@ -81,7 +91,12 @@ class AddressSpace(abc.ABC):
 
     @property
     def used_count(self) -> int:
-        """Number of used addresses. O(1)."""
+        """Number of used addresses. O(1).
+
+        >>> from ipfrag.core import BitmapSpace
+        >>> sp = BitmapSpace(8); sp.claim(16, 4); sp.used_count
+        16
+        """
         return (1 << self._bits) - self._cnt[0]
 
     # ------------------------------------------------------------- validation
@@ -236,7 +251,12 @@ class AddressSpace(abc.ABC):
 
     @property
     def tracked_orders(self) -> tuple[int, ...]:
-        """Orders with maintained block-count trees, ascending. O(t log t)."""
+        """Orders with maintained block-count trees, ascending. O(t log t).
+
+        >>> from ipfrag.core import SparseSpace
+        >>> sp = SparseSpace(64); sp.track(48); sp.track(4); sp.tracked_orders
+        (4, 48)
+        """
         return tuple(sorted(self._tracked))
 
     def free_block_count(self, order: int, within: Block | None = None) -> int:
