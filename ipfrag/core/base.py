@@ -530,19 +530,23 @@ class AddressSpace(abc.ABC):
 
     def _best_fit_block(self, order: int, within: Block) -> int | None:
         if within == (0, self._bits):
-            # The smallest order with a maximal block, from the counters: stop there.
+            # The smallest order that has a maximal block, from the counters.
             floor = next((m for m, n in self.histogram().items() if m >= order and n > 0), None)
-            if floor is None:
-                return None
-        else:
-            floor = order
+            return None if floor is None else self._lowest_maximal(floor)
         best: Block | None = None
         for o, k in self.iter_maximal_free(within):
             if k >= order and (best is None or k < best[1]):
                 best = (o, k)
-                if k == floor:
+                if k == order:
                     break
         return None if best is None else best[0]
+
+    def _lowest_maximal(self, order: int) -> int:
+        """Offset of the lowest maximal free block of ``order`` (one must exist)."""
+        for o, k in self.iter_maximal_free():
+            if k == order:
+                return o
+        raise AssertionError("the histogram promised a maximal block")  # pragma: no cover
 
     # ------------------------------------------------------------------ check
     def _count_slow(self, order: int, level: int, index: int, free: int) -> int:

@@ -239,6 +239,26 @@ class BitmapSpace(AddressSpace):
         except ValueError:
             return None
 
+    def _lowest_maximal(self, order: int) -> int:
+        # C-speed scan for an entirely free block whose buddy pair is not entirely free.
+        arr = self._lv[order]
+        full = 1 << order
+        parent = self._lv[order + 1] if order < self._bits else None
+        pos = 0
+        while True:
+            if isinstance(arr, bytearray):
+                i = arr.find(full, pos)
+            else:
+                try:
+                    i = arr.index(full, pos)
+                except ValueError:
+                    i = -1
+            if i < 0:  # pragma: no cover - the histogram promised one
+                raise AssertionError("the histogram promised a maximal block")
+            if parent is None or parent[i >> 1] != 2 * full:
+                return i << order
+            pos = (i | 1) + 1
+
     # ------------------------------------------------------------------ misc
     def copy(self) -> BitmapSpace:
         """An independent copy. O(2**bits) bytes copied in C.
