@@ -49,6 +49,7 @@ __all__ = [
     "main",
     "make_workload",
     "replay",
+    "traced_bytes",
 ]
 
 OP_KINDS = ("auto-ip", "explicit-ip", "explicit-prefix", "release")
@@ -434,8 +435,12 @@ QUICK = Mode(2_000, 1, 0.3, 3, (0, 100, 1_000))
 FULL = Mode(20_000, 3, 3.0, 20, (0, 100, 1_000, 10_000))
 
 
-def _traced_bytes(build: Callable[[], object]) -> int:
-    """Bytes still allocated by ``build()`` while its result is alive (tracemalloc)."""
+def traced_bytes(build: Callable[[], object]) -> int:
+    """Bytes still allocated by ``build()`` while its result is alive (tracemalloc).
+
+    >>> traced_bytes(lambda: bytearray(100_000)) >= 100_000
+    True
+    """
     gc.collect()
     tracemalloc.start()
     try:
@@ -476,7 +481,7 @@ def measure_memory(seed: int, ipv6_n: Iterable[int]) -> dict[str, Any]:
     base16 = int(w16.cidr.network_address)
     v4_offsets = [int(n.network_address) - base16 for n in w16.initial]
     result: dict[str, Any] = {
-        "ipv4_16_at_70pct_bytes": _traced_bytes(_filled("10.0.0.0/16", v4_offsets)),
+        "ipv4_16_at_70pct_bytes": traced_bytes(_filled("10.0.0.0/16", v4_offsets)),
         "ipv4_16_at_70pct_allocations": len(v4_offsets),
         "ipv6_64": [],
     }
@@ -486,7 +491,7 @@ def measure_memory(seed: int, ipv6_n: Iterable[int]) -> dict[str, Any]:
         )
         base6 = int(w6.cidr.network_address)
         offs = [int(p.network_address) - base6 for p in w6.initial]
-        size = _traced_bytes(_filled(str(w6.cidr), (), offs))
+        size = traced_bytes(_filled(str(w6.cidr), (), offs))
         result["ipv6_64"].append({"prefixes": n, "bytes": size})
     return result
 
