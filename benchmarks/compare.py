@@ -33,7 +33,7 @@ import sys
 import time
 import tracemalloc
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from benchmarks.peers import PEERS, FreeSpaceModel, Network
@@ -418,6 +418,7 @@ CASES = (
     Case("IPv4 /16 @30%", "10.0.0.0/16", 28, use=0.30),
     Case("IPv6 /64, /80", "2001:db8:0:1::/64", 80, initial_prefixes=1000, initial_singles=1000),
 )
+"""The subnets of the comparison (a tiny run shrinks the IPv6 one's initial state)."""
 
 
 @dataclass(frozen=True)
@@ -429,10 +430,22 @@ class Mode:
     peer_budget_s: float
     peer_min_ops: int
     ipv6_memory_n: tuple[int, ...]
+    ipv6_initial: int | None = None  # replaces the IPv6 case's initial prefixes and singles
+
+    def cases(self) -> tuple[Case, ...]:
+        """The cases this mode runs."""
+        if self.ipv6_initial is None:
+            return CASES
+        n = self.ipv6_initial
+        return tuple(
+            replace(c, initial_prefixes=n, initial_singles=n) if c.use is None else c for c in CASES
+        )
 
 
-QUICK = Mode(2_000, 1, 0.3, 3, (0, 100, 1_000))
 FULL = Mode(20_000, 3, 3.0, 20, (0, 100, 1_000, 10_000))
+QUICK = Mode(2_000, 1, 0.3, 3, (0, 100, 1_000))
+TINY = Mode(20, 1, 0.0, 2, (0, 10, 100), ipv6_initial=50)
+"""For tests: every code path on a tiny workload; its timings mean nothing."""
 
 
 def traced_bytes(build: Callable[[], object]) -> int:
@@ -533,7 +546,7 @@ def run(
     out(header)
     out("-" * len(header))
     cases: list[dict[str, Any]] = []
-    for case in CASES:
+    for case in mode.cases():
         workload = make_workload(
             case.cidr,
             prefixlen=case.prefixlen,
@@ -657,6 +670,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--quick", action="store_true", help="fewer operations, shorter peer budgets"
     )
+    parser.add_argument(
+        "--tiny", action="store_true", help="a tiny workload that only checks agreement (tests)"
+    )
     parser.add_argument("--seed", type=int, default=2024, help="workload seed (default 2024)")
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON to PATH")
     parser.add_argument(
@@ -664,7 +680,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     try:
-        figures = run(QUICK if args.quick else FULL, args.seed, args.ops)
+        mode = TINY if args.tiny else QUICK if args.quick else FULL
+        figures = run(mode, args.seed, args.ops)
     except Disagreement as e:
         print(f"DISAGREEMENT: {e}", file=sys.stderr)
         return 1
