@@ -28,6 +28,8 @@ import gc
 import ipaddress
 import itertools
 import json
+import os
+import platform
 import random
 import sys
 import time
@@ -35,6 +37,8 @@ import tracemalloc
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
+
+import netaddr
 
 from benchmarks.peers import PEERS, FreeSpaceModel, Network
 
@@ -443,7 +447,7 @@ class Mode:
 
 
 FULL = Mode(20_000, 3, 3.0, 20, (0, 100, 1_000, 10_000))
-QUICK = Mode(2_000, 1, 0.3, 3, (0, 100, 1_000))
+QUICK = Mode(2_000, 3, 0.3, 3, (0, 100, 1_000))
 TINY = Mode(20, 1, 0.0, 2, (0, 10, 100), ipv6_initial=50)
 """For tests: every code path on a tiny workload; its timings mean nothing."""
 
@@ -536,6 +540,10 @@ def run(
     ipfrag_ops = mode.ipfrag_ops if max_ops is None else min(mode.ipfrag_ops, max_ops)
     out(
         f"ipfrag vs peers: one seeded mixed workload per subnet (seed {seed}), every answer checked"
+    )
+    out(
+        f"Python {platform.python_version()} on {platform.system()} {platform.machine()}, "
+        f"{os.cpu_count()} CPUs; netaddr {netaddr.__version__}"
     )
     out("mean time per operation; L = 28 (IPv4), 80 (IPv6); x = peer time / ipfrag time")
     out("")
