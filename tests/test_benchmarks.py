@@ -234,7 +234,9 @@ def test_compare_tiny_run_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixtu
     for t in targets:
         assert t in text
     assert figures["memory"]["ipv4_16_at_70pct_bytes"] > 0
-    assert [m["prefixes"] for m in figures["memory"]["ipv6_64"]] == list(compare.TINY.ipv6_memory_n)
+    ipv6 = figures["memory"]["ipv6_64"]
+    assert [m["n"] for m in ipv6] == list(compare.TINY.ipv6_memory_n)
+    assert all(m["prefixes_bytes"] > 0 and m["single_ips_bytes"] > 0 for m in ipv6)
     assert "IPv4 /16 at 70% use" in text
 
 
