@@ -181,9 +181,6 @@ class Subnet:
         self._owner_info: dict[str, dict[str, Any]] = {}
         self._name = name
         self._info: dict[str, Any] = _json_copy(dict(info or {}), "info")
-        order = self._maxbits - self._default_prefixlen
-        if order > 0:
-            self._space.track(order)
 
     # ------------------------------------------------------------ properties
     @property

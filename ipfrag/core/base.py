@@ -481,7 +481,9 @@ class AddressSpace(abc.ABC):
     ) -> int | None:
         """Choose a fully free aligned block of ``order`` (without claiming it); None if none.
 
-        - ``"random"``: uniform over such blocks, O(bits) (tracks ``order``);
+        - ``"random"``: uniform over such blocks, O(bits): rejection sampling while
+          at least half the blocks are free, else a descent of the order's count
+          tree (built on first use);
         - ``"lowest"``: the first one, O(bits) (a C-speed scan dense);
         - ``"best-fit"``: the lowest block of the smallest maximal free run that
           fits, so larger runs survive; O(B * bits) for B maximal free blocks.
@@ -497,10 +499,21 @@ class AddressSpace(abc.ABC):
         if wk < order:
             return None
         if policy == "random":
+            rng = rng or random.Random()
+            if (wo, wk) == (0, self._bits) and 2 * self._cnt[order] >= 1 << (wk - order):
+                # At least half the blocks are free: rejection sampling is uniform and
+                # needs no per-order tree (at most 2 tries expected). The choice of
+                # method depends only on the free space, so seeds stay reproducible.
+                blocks = 1 << (wk - order)
+                full = 1 << order
+                while True:
+                    index = rng.randrange(blocks)
+                    if self._node_free(order, index) == full:
+                        return index << order
             total = self.free_block_count(order, (wo, wk))
             if total == 0:
                 return None
-            r = (rng or random.Random()).randrange(total)
+            r = rng.randrange(total)
             if order == 0:
                 return self._descend_address(r, wk, wo >> wk, total)
             return self._descend_block(order, r, wk, wo >> wk)
