@@ -222,7 +222,7 @@ def test_compare_tiny_run_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert [c["case"] for c in figures["cases"]] == [c.label for c in compare.CASES]
     for case in figures["cases"]:
         names = [r["implementation"] for r in case["runs"]]
-        expected = ["ipfrag", "netaddr", "ipaddress"]
+        expected = ["ipfrag", "netaddr", "ipaddress-plain", "ipaddress"]
         if case["cidr"] != "2001:db8:0:1::/64":
             expected.append("naive-scan")
         assert names == expected
@@ -230,7 +230,7 @@ def test_compare_tiny_run_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixtu
             assert r["ops"] >= 1
             assert f"{case['case']:<14} {r['implementation']:<14}" in text
     targets = [t["target"] for t in figures["targets"]]
-    assert len(targets) == 8
+    assert len(targets) == 10
     for t in targets:
         assert t in text
     assert figures["memory"]["ipv4_16_at_70pct_bytes"] > 0
