@@ -152,13 +152,10 @@ def netaddr_maximal(gaps: Gaps, bits: int) -> list[tuple[int, int]]:
     if bits <= 12:
         items: list[Any] = [netaddr.IPAddress(x, 4) for a, b in gaps for x in range(a, b)]
     else:
-        version = 4 if bits <= 32 else 6
         items = [
             c
             for a, b in gaps
-            for c in netaddr.iprange_to_cidrs(
-                netaddr.IPAddress(a, version), netaddr.IPAddress(b - 1, version)
-            )
+            for c in netaddr.iprange_to_cidrs(netaddr.IPAddress(a, 6), netaddr.IPAddress(b - 1, 6))
         ]
     free = netaddr.IPSet(items)
     return [(int(c.first), c.size.bit_length() - 1) for c in free.iter_cidrs()]
@@ -503,7 +500,7 @@ class HugeSparseMachine(CoreMachine):
         return st.one_of(st.integers(0, b), st.sampled_from([0, 1, 2, b - 16, b - 17, b - 1, b]))
 
 
-_share = settings.default.max_examples
+_share = settings().max_examples
 TestBitmapStateful = CoreMachine.TestCase
 TestBitmapStateful.settings = settings(max_examples=_share)
 TestSparseStateful = SparseMachine.TestCase

@@ -78,15 +78,15 @@ V4_CASES: list[tuple[str, Call, type[Exception]]] = [
     ("ip: empty", lambda s: s.allocate_ip(""), InvalidCidr),
     ("ip: octet 256", lambda s: s.allocate_ip("10.0.0.256"), InvalidCidr),
     ("ip: a CIDR", lambda s: s.allocate_ip("10.0.0.5/32"), InvalidCidr),
-    ("ip: float", lambda s: s.allocate_ip(3.5), InvalidCidr),
-    ("ip: bytes", lambda s: s.allocate_ip(b"\n\0\0\5"), InvalidCidr),
+    ("ip: float", lambda s: s.allocate_ip(3.5), InvalidCidr),  # type: ignore[arg-type]
+    ("ip: bytes", lambda s: s.allocate_ip(b"\n\0\0\5"), InvalidCidr),  # type: ignore[arg-type]
     ("ip: negative int", lambda s: s.allocate_ip(-1), InvalidCidr),
     ("ip: int beyond IPv4", lambda s: s.allocate_ip(2**32), InvalidCidr),
     ("ip: bool", lambda s: s.allocate_ip(True), InvalidCidr),
     ("prefix: no length", lambda s: s.allocate_prefix("10.0.0.64"), InvalidCidr),
     ("prefix: length 33", lambda s: s.allocate_prefix("10.0.0.64/33"), InvalidCidr),
     ("prefix: garbage", lambda s: s.allocate_prefix("10.0.0.64/abc"), InvalidCidr),
-    ("prefix: int", lambda s: s.allocate_prefix(167772224), InvalidCidr),
+    ("prefix: int", lambda s: s.allocate_prefix(167772224), InvalidCidr),  # type: ignore[arg-type]
     (
         "prefix: length mismatch",
         lambda s: s.allocate_prefix("10.0.0.64/28", prefixlen=27),
@@ -94,11 +94,11 @@ V4_CASES: list[tuple[str, Call, type[Exception]]] = [
     ),
     ("auto prefix: /33", lambda s: s.allocate_prefix(prefixlen=33), InvalidCidr),
     ("auto prefix: wider than subnet", lambda s: s.allocate_prefix(prefixlen=23), InvalidCidr),
-    ("auto prefix: str length", lambda s: s.allocate_prefix(prefixlen="28"), InvalidCidr),
+    ("auto prefix: str length", lambda s: s.allocate_prefix(prefixlen="28"), InvalidCidr),  # type: ignore[arg-type]
     ("auto prefix: bool length", lambda s: s.allocate_prefix(prefixlen=True), InvalidCidr),
     ("can_carve: /33", lambda s: s.can_carve(33), InvalidCidr),
     ("can_carve: /16", lambda s: s.can_carve(16), InvalidCidr),
-    ("free_block_count: str", lambda s: s.free_block_count("28"), InvalidCidr),
+    ("free_block_count: str", lambda s: s.free_block_count("28"), InvalidCidr),  # type: ignore[arg-type]
     ("free_blocks: /40", lambda s: list(s.free_blocks(40)), InvalidCidr),
     ("owner_of: garbage", lambda s: s.owner_of("x"), InvalidCidr),
     ("is_free: garbage", lambda s: s.is_free("10.0.0.0/99"), InvalidCidr),
@@ -171,13 +171,13 @@ V4_CASES: list[tuple[str, Call, type[Exception]]] = [
     ("unreserve: none there", lambda s: s.unreserve("10.0.0.64/26"), ReservationConflict),
     ("unreserve: part of one", lambda s: s.unreserve("10.0.0.128/27"), ReservationConflict),
     ("unreserve: around one", lambda s: s.unreserve("10.0.0.128/25"), ReservationConflict),
-    ("reserve: bad kind", lambda s: s.reserve("10.0.0.64/26", kind="pods"), ValueError),
-    ("reserve: bad description", lambda s: s.reserve("10.0.0.64/26", description=5), ValueError),
+    ("reserve: bad kind", lambda s: s.reserve("10.0.0.64/26", kind="pods"), ValueError),  # type: ignore[arg-type]
+    ("reserve: bad description", lambda s: s.reserve("10.0.0.64/26", description=5), ValueError),  # type: ignore[arg-type]
     # owners
-    ("ip: owner not a string", lambda s: s.allocate_ip("10.0.0.9", owner=5), TypeError),
-    ("prefix: owner not a string", lambda s: s.allocate_prefix(owner=["x"]), TypeError),
+    ("ip: owner not a string", lambda s: s.allocate_ip("10.0.0.9", owner=5), TypeError),  # type: ignore[arg-type]
+    ("prefix: owner not a string", lambda s: s.allocate_prefix(owner=["x"]), TypeError),  # type: ignore[arg-type]
     ("owner info: not JSON-safe", lambda s: s.set_owner_info("eni-1", {"x": object()}), ValueError),
-    ("owner info: owner not a string", lambda s: s.set_owner_info(5, {}), TypeError),
+    ("owner info: owner not a string", lambda s: s.set_owner_info(5, {}), TypeError),  # type: ignore[arg-type]
 ]
 
 
@@ -332,9 +332,9 @@ def test_ipv6_capacity() -> None:
 
 
 def test_capacity_errors_are_not_value_errors() -> None:
-    for cls in (InsufficientCidrBlocks, InsufficientFreeAddresses):
-        assert issubclass(cls, InsufficientCapacity) and issubclass(cls, IpfragError)
-        assert not issubclass(cls, ValueError)
+    for capacity in (InsufficientCidrBlocks, InsufficientFreeAddresses):
+        assert issubclass(capacity, InsufficientCapacity) and issubclass(capacity, IpfragError)
+        assert not issubclass(capacity, ValueError)
     for cls in (
         InvalidCidr,
         OutsideSubnet,
@@ -368,7 +368,8 @@ FIELDS = [
 
 
 def snapshot() -> dict[str, Any]:
-    return json.loads(json.dumps(v4().to_dict()))
+    data: dict[str, Any] = json.loads(json.dumps(v4().to_dict()))
+    return data
 
 
 def assert_snapshot_error(data: Any) -> None:

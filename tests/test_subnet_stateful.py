@@ -315,8 +315,7 @@ class SubnetMachine(RuleBasedStateMachine):
         """Into the fullest default-prefix block that has room, at a smallest hole."""
         length = self.default_len
         cidrs = open_.cidrs
-        partial = {c.supernet(length)[0] if c.prefixlen > length else None for c in cidrs}
-        partial.discard(None)
+        partial = {c.supernet(length)[0] for c in cidrs if c.prefixlen > length}
         if partial:
             room = {u: sum(c.size for c in cidrs if c in u) for u in partial}
             fewest = min(room.values())
@@ -490,7 +489,8 @@ class SubnetMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def unreserve(self, data: st.DataObject) -> None:
         res = self.m.reservations
-        if res and data.draw(st.booleans(), label="existing"):
+        existing = data.draw(st.booleans(), label="existing")
+        if res and existing:
             off = data.draw(st.sampled_from(sorted(res)), label="reservation")
             k = res[off][0]
             error = None
@@ -623,4 +623,4 @@ class SubnetMachine(RuleBasedStateMachine):
 
 
 TestSubnetStateful = SubnetMachine.TestCase
-TestSubnetStateful.settings = settings(max_examples=settings.default.max_examples)
+TestSubnetStateful.settings = settings(max_examples=settings().max_examples)

@@ -86,7 +86,7 @@ def test_default_prefix_lengths() -> None:
 def test_backend_auto_and_forced_agree() -> None:
     results = []
     for backend in ("auto", "bitmap", "sparse"):
-        s = Subnet("10.0.0.0/22", policy="random", seed=11, backend=backend)  # type: ignore[arg-type]
+        s = Subnet("10.0.0.0/22", policy="random", seed=11, backend=backend)
         picks = [str(s.allocate_ip(owner="n")) for _ in range(40)]
         picks += [str(s.allocate_prefix(owner="p")) for _ in range(5)]
         results.append((picks, s.histogram(), s.to_dict()["allocations"]))
