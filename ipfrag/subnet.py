@@ -327,28 +327,49 @@ class Subnet:
 
     def _block_of(self, cidr: NetworkLike) -> tuple[int, int]:
         if isinstance(cidr, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
-            net: Network = cidr
-        elif isinstance(cidr, str):
-            text = cidr.strip()
-            if "/" not in text:
-                raise InvalidCidr(f"{cidr!r} is not a CIDR (no /length)")
-            try:
-                iface = ipaddress.ip_interface(text)
-            except ValueError:
-                raise InvalidCidr(f"{cidr!r} is not a CIDR") from None
-            net = iface.network
-            if iface.ip != net.network_address:
-                raise Misaligned(f"{cidr} has host bits set; the aligned prefix is {net}")
-        else:
+            if cidr.version != self._net.version:
+                raise InvalidCidr(
+                    f"{cidr} is an {_version_name(cidr.version)} prefix; "
+                    f"{self._net} is an {_version_name(self._net.version)} subnet"
+                )
+            return self._inside(int(cidr.network_address), cidr.prefixlen, cidr)
+        if not isinstance(cidr, str):
             raise InvalidCidr(f"{cidr!r} is not a CIDR")
-        if net.version != self._net.version:
-            raise InvalidCidr(
-                f"{net} is an {_version_name(net.version)} prefix; "
-                f"{self._net} is an {_version_name(self._net.version)} subnet"
-            )
-        if not net.subnet_of(self._net):  # type: ignore[arg-type]
-            raise OutsideSubnet(f"{net} is not inside {self._net}")
-        return int(net.network_address) - self._base, self._maxbits - net.prefixlen
+        addr, slash, length = cidr.partition("/")
+        value = _parse_ip(addr, self._net.version)
+        if (
+            value is not None
+            and length.isascii()
+            and length.isdigit()
+            and (len(length) == 1 or length[0] != "0")
+        ):
+            plen = int(length)
+            if plen <= self._maxbits:
+                if value & ((1 << (self._maxbits - plen)) - 1):
+                    raise Misaligned(
+                        f"{cidr} has host bits set; the aligned prefix is "
+                        f"{ipaddress.ip_interface(cidr).network}"
+                    )
+                return self._inside(value, plen, cidr)
+        # The slow path: whitespace, the other family, malformed text.
+        if not slash:
+            raise InvalidCidr(f"{cidr!r} is not a CIDR (no /length)")
+        try:
+            iface = ipaddress.ip_interface(cidr.strip())
+        except ValueError:
+            raise InvalidCidr(f"{cidr!r} is not a CIDR") from None
+        net = iface.network
+        if iface.ip != net.network_address:
+            raise Misaligned(f"{cidr} has host bits set; the aligned prefix is {net}")
+        return self._block_of(net)
+
+    def _inside(self, value: int, prefixlen: int, shown: object) -> tuple[int, int]:
+        """Offset and order of an aligned prefix, if it lies inside the subnet."""
+        off = value - self._base
+        order = self._maxbits - prefixlen
+        if prefixlen < self._net.prefixlen or not 0 <= off < 1 << self._bits:
+            raise OutsideSubnet(f"{shown} is not inside {self._net}")
+        return off, order
 
     def _address(self, offset: int) -> Address:
         if self._net.version == 4:
