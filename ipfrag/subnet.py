@@ -553,6 +553,15 @@ class Subnet:
                     if r < n:
                         return space.pick_block(order, "random", self._rng, within=res)
                     r -= n
+            if self._policy == "best-fit":
+                # The smallest free run that fits, across every prefix reservation.
+                return min(
+                    (k, o)
+                    for res, n in counts
+                    if n
+                    for o, k in space.iter_maximal_free(res)
+                    if k >= order
+                )[1]
             for res, n in counts:
                 if n:
                     return space.pick_block(order, self._policy, self._rng, within=res)
@@ -1007,7 +1016,7 @@ class Subnet:
             try:
                 version, internal, gauss = rng_state
                 s._rng.setstate((version, tuple(internal), gauss))
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 raise SnapshotError("rng_state is not a random.Random state") from None
         except SnapshotError:
             raise

@@ -369,10 +369,7 @@ class CoreMachine(RuleBasedStateMachine):
 
     @rule(policy=st.text(max_size=8).filter(lambda p: p not in POLICIES))
     def bad_policy(self, policy: str) -> None:
-        # A full space answers None before looking at the policy: see the xfail test
-        # test_unknown_policy_rejected_on_a_full_space below.
-        if self.space.free_count:
-            self.call(lambda: self.space.pick_address(policy), ValueError)  # type: ignore[arg-type]
+        self.call(lambda: self.space.pick_address(policy), ValueError)  # type: ignore[arg-type]
         self.call(lambda: self.space.pick_block(0, policy), ValueError)  # type: ignore[arg-type]
 
     @rule(k=st.sampled_from([-1, 200]))
@@ -559,10 +556,6 @@ def test_random_picks_on_huge_sparse_space_are_reproducible() -> None:
     assert len(set(picks)) > 190  # 65,534 candidates: collisions are rare
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pick_address returns None on a full space (or full `within`) before validating policy",
-)
 @pytest.mark.parametrize("backend", ["bitmap", "sparse"])
 def test_unknown_policy_rejected_on_a_full_space(backend: str) -> None:
     sp = make_space(2, backend)  # type: ignore[arg-type]

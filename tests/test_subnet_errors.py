@@ -499,10 +499,6 @@ def test_snapshot_not_a_mapping(data: Any) -> None:
     assert_snapshot_error(data)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="from_dict lets random.setstate's OverflowError escape on a negative rng_state word",
-)
 def test_snapshot_rng_state_out_of_range() -> None:
     d = snapshot()
     d["rng_state"] = [3, [-1] * 625, None]

@@ -381,11 +381,7 @@ class SubnetMachine(RuleBasedStateMachine):
         if self.s.policy == "lowest":
             assert block == min(next(cidr_blocks(s, length_)) for s in sets)
         elif self.s.policy == "best-fit":
-            # Inside prefix reservations, best fit is per reservation (the first with
-            # room), not across them: see test_subnet_unit's xfail
-            # test_best_fit_prefix_across_prefix_reservations.
-            if in_tier:
-                sets = [s for s in sets if s.overlaps(block)]
+            # The smallest free run that fits, across every eligible set.
             runs = smallest_fitting(sets, length_)
             assert any(block in c for c in runs), (block, runs)
         self.add(self.m.offset_of(block[0]), k, owner, "prefix")

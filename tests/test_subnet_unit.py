@@ -299,11 +299,6 @@ def test_public_surface() -> None:
         assert name in ipfrag.__all__ and hasattr(ipfrag, name)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="best-fit inside prefix reservations picks the first reservation with room, "
-    "not the smallest free run across reservations",
-)
 def test_best_fit_prefix_across_prefix_reservations() -> None:
     s = Subnet("10.0.0.0/24", policy="best-fit", reserved=None)
     s.reserve("10.0.0.0/26", kind="prefix")  # one free /26 run

@@ -425,6 +425,8 @@ class AddressSpace(abc.ABC):
         >>> sp.pick_address("random", random.Random(1)) in range(256)
         True
         """
+        if policy not in POLICIES:
+            raise ValueError(f"unknown policy {policy!r}; expected one of {POLICIES}")
         wo, wk = self._within(within)
         wi = wo >> wk
         free = self._node_free(wk, wi)
@@ -434,19 +436,15 @@ class AddressSpace(abc.ABC):
             return self._descend_address((rng or random.Random()).randrange(free), wk, wi, free)
         if policy == "lowest":
             return self._lowest_address(wk, wi, free)
-        if policy == "best-fit":
-            unit = min(max(unit, 0), wk)
-            lo = wo >> unit
-            idx = self._fullest_partial(unit, lo, lo + (1 << (wk - unit)))
-            if idx is None:
-                block = self.pick_block(unit, "best-fit", within=(wo, wk))
-                if block is None:  # pragma: no cover - free > 0 implies a free unit block
-                    return None
-                return block
-            best = self._best_fit_block(0, (idx << unit, unit))
-            assert best is not None
-            return best
-        raise ValueError(f"unknown policy {policy!r}; expected one of {POLICIES}")
+        # best-fit
+        unit = min(max(unit, 0), wk)
+        lo = wo >> unit
+        idx = self._fullest_partial(unit, lo, lo + (1 << (wk - unit)))
+        if idx is None:
+            # No partly used unit block has room: every free address then lies in an
+            # entirely free one, so a best-fit unit block exists.
+            return self.pick_block(unit, "best-fit", within=(wo, wk))
+        return self._best_fit_block(0, (idx << unit, unit))
 
     def _descend_address(self, r: int, level: int, index: int, free: int) -> int:
         while free != 1 << level:
@@ -495,6 +493,8 @@ class AddressSpace(abc.ABC):
         """
         if not isinstance(order, int) or not 0 <= order <= self._bits:
             raise OutsideSubnet(f"block order {order!r} outside 0..{self._bits}")
+        if policy not in POLICIES:
+            raise ValueError(f"unknown policy {policy!r}; expected one of {POLICIES}")
         wo, wk = self._within(within)
         if wk < order:
             return None
@@ -519,9 +519,7 @@ class AddressSpace(abc.ABC):
             return self._descend_block(order, r, wk, wo >> wk)
         if policy == "lowest":
             return self._lowest_block(order, wo, wk)
-        if policy == "best-fit":
-            return self._best_fit_block(order, (wo, wk))
-        raise ValueError(f"unknown policy {policy!r}; expected one of {POLICIES}")
+        return self._best_fit_block(order, (wo, wk))
 
     def _descend_block(self, order: int, r: int, level: int, index: int) -> int:
         """The r-th free order-``order`` block under a node (r < its count). O(bits)."""
