@@ -56,9 +56,6 @@ class Region:
     def __contains__(self, item: Any) -> bool:
         return item in self.set
 
-    def overlaps(self, block: netaddr.IPNetwork) -> bool:
-        return any(block in c or c in block for c in self.cidrs)
-
 
 def cidr_blocks(region: Region, length: int) -> Iterator[netaddr.IPNetwork]:
     """The aligned /length blocks inside a region, ascending."""
