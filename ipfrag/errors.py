@@ -26,6 +26,7 @@ __all__ = [
     "InsufficientCapacity",
     "InsufficientCidrBlocks",
     "InsufficientFreeAddresses",
+    "InvalidArgument",
     "InvalidCidr",
     "IpfragError",
     "Misaligned",
@@ -39,6 +40,10 @@ __all__ = [
 
 class IpfragError(Exception):
     """Base class of every error ipfrag raises."""
+
+
+class InvalidArgument(IpfragError, ValueError):
+    """A bad option value: an unknown policy, backend or reservation kind, a non-JSON info ..."""
 
 
 class InvalidCidr(IpfragError, ValueError):

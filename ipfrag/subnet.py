@@ -30,6 +30,7 @@ from ipfrag.errors import (
     AddressInUse,
     InsufficientCidrBlocks,
     InsufficientFreeAddresses,
+    InvalidArgument,
     InvalidCidr,
     IpfragError,
     Misaligned,
@@ -143,13 +144,13 @@ class Subnet:
     ) -> None:
         net = _parse_subnet(cidr)
         if policy not in POLICIES:
-            raise ValueError(f"unknown policy {policy!r}; expected one of {POLICIES}")
+            raise InvalidArgument(f"unknown policy {policy!r}; expected one of {POLICIES}")
         if reserved not in ("aws", None):
-            raise ValueError(f"reserved must be 'aws' or None, not {reserved!r}")
+            raise InvalidArgument(f"reserved must be 'aws' or None, not {reserved!r}")
         if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
-            raise ValueError(f"seed must be an int or None, not {seed!r}")
+            raise InvalidArgument(f"seed must be an int or None, not {seed!r}")
         if name is not None and not isinstance(name, str):
-            raise ValueError(f"name must be a string or None, not {name!r}")
+            raise InvalidArgument(f"name must be a string or None, not {name!r}")
         self._net: Network = net
         self._maxbits = net.max_prefixlen
         self._bits = self._maxbits - net.prefixlen
@@ -161,8 +162,8 @@ class Subnet:
             raise InvalidCidr(f"{net} is too small for the 5 addresses AWS reserves")
         try:
             self._space: AddressSpace = make_space(self._bits, backend)
-        except ValueError as e:
-            raise ValueError(f"{net}: {e}") from None
+        except InvalidArgument as e:
+            raise InvalidArgument(f"{net}: {e}") from None
         self._ledger: Ledger = make_ledger(self._bits, isinstance(self._space, BitmapSpace))
         self._open: AddressSpace | None = None
         self._reservations: list[tuple[int, int, Reservation]] = []
@@ -838,9 +839,9 @@ class Subnet:
         (IPv4Network('10.0.0.128/28'), IPv4Address('10.0.0.4'))
         """
         if kind not in ("prefix", "explicit"):
-            raise ValueError(f"reservation kind must be 'prefix' or 'explicit', not {kind!r}")
+            raise InvalidArgument(f"reservation kind must be 'prefix' or 'explicit', not {kind!r}")
         if description is not None and not isinstance(description, str):
-            raise ValueError(f"description must be a string or None, not {description!r}")
+            raise InvalidArgument(f"description must be a string or None, not {description!r}")
         off, order = self._block_of(cidr)
         end = off + (1 << order)
         for ro, rk, r in self._reservations:
@@ -1120,5 +1121,5 @@ def _json_copy(value: dict[str, Any], what: str) -> dict[str, Any]:
     try:
         out: dict[str, Any] = json.loads(json.dumps(value))
     except (TypeError, ValueError) as e:
-        raise ValueError(f"{what} must be JSON-safe: {e}") from None
+        raise InvalidArgument(f"{what} must be JSON-safe: {e}") from None
     return out

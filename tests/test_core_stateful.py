@@ -27,7 +27,14 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from ipfrag.core import POLICIES, AddressSpace, BitmapSpace, SparseSpace, make_space
-from ipfrag.errors import AddressInUse, IpfragError, Misaligned, NotAllocated, OutsideSubnet
+from ipfrag.errors import (
+    AddressInUse,
+    InvalidArgument,
+    IpfragError,
+    Misaligned,
+    NotAllocated,
+    OutsideSubnet,
+)
 
 Gaps = list[tuple[int, int]]
 
@@ -369,8 +376,8 @@ class CoreMachine(RuleBasedStateMachine):
 
     @rule(policy=st.text(max_size=8).filter(lambda p: p not in POLICIES))
     def bad_policy(self, policy: str) -> None:
-        self.call(lambda: self.space.pick_address(policy), ValueError)  # type: ignore[arg-type]
-        self.call(lambda: self.space.pick_block(0, policy), ValueError)  # type: ignore[arg-type]
+        self.call(lambda: self.space.pick_address(policy), InvalidArgument)  # type: ignore[arg-type]
+        self.call(lambda: self.space.pick_block(0, policy), InvalidArgument)  # type: ignore[arg-type]
 
     @rule(k=st.sampled_from([-1, 200]))
     def bad_order_queries(self, k: int) -> None:
@@ -560,5 +567,5 @@ def test_random_picks_on_huge_sparse_space_are_reproducible() -> None:
 def test_unknown_policy_rejected_on_a_full_space(backend: str) -> None:
     sp = make_space(2, backend)  # type: ignore[arg-type]
     sp.claim(0, 2)
-    with pytest.raises(ValueError):
+    with pytest.raises(InvalidArgument):
         sp.pick_address("worst")  # type: ignore[arg-type]

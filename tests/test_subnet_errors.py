@@ -23,6 +23,7 @@ from ipfrag import (
     InsufficientCapacity,
     InsufficientCidrBlocks,
     InsufficientFreeAddresses,
+    InvalidArgument,
     InvalidCidr,
     IpfragError,
     Misaligned,
@@ -171,12 +172,20 @@ V4_CASES: list[tuple[str, Call, type[Exception]]] = [
     ("unreserve: none there", lambda s: s.unreserve("10.0.0.64/26"), ReservationConflict),
     ("unreserve: part of one", lambda s: s.unreserve("10.0.0.128/27"), ReservationConflict),
     ("unreserve: around one", lambda s: s.unreserve("10.0.0.128/25"), ReservationConflict),
-    ("reserve: bad kind", lambda s: s.reserve("10.0.0.64/26", kind="pods"), ValueError),  # type: ignore[arg-type]
-    ("reserve: bad description", lambda s: s.reserve("10.0.0.64/26", description=5), ValueError),  # type: ignore[arg-type]
+    ("reserve: bad kind", lambda s: s.reserve("10.0.0.64/26", kind="pods"), InvalidArgument),  # type: ignore[arg-type]
+    (
+        "reserve: bad description",
+        lambda s: s.reserve("10.0.0.64/26", description=5),  # type: ignore[arg-type]
+        InvalidArgument,
+    ),
     # owners
     ("ip: owner not a string", lambda s: s.allocate_ip("10.0.0.9", owner=5), TypeError),  # type: ignore[arg-type]
     ("prefix: owner not a string", lambda s: s.allocate_prefix(owner=["x"]), TypeError),  # type: ignore[arg-type]
-    ("owner info: not JSON-safe", lambda s: s.set_owner_info("eni-1", {"x": object()}), ValueError),
+    (
+        "owner info: not JSON-safe",
+        lambda s: s.set_owner_info("eni-1", {"x": object()}),
+        InvalidArgument,
+    ),
     ("owner info: owner not a string", lambda s: s.set_owner_info(5, {}), TypeError),  # type: ignore[arg-type]
 ]
 
@@ -239,13 +248,13 @@ CONSTRUCTOR_CASES: list[tuple[str, dict[str, Any], type[Exception]]] = [
     ("too small for AWS's five", {"cidr": "10.0.0.0/30"}, InvalidCidr),
     ("prefixlen shorter than the subnet", {"cidr": "10.0.0.0/24", "prefixlen": 20}, InvalidCidr),
     ("prefixlen 33", {"cidr": "10.0.0.0/24", "prefixlen": 33}, InvalidCidr),
-    ("unknown policy", {"cidr": "10.0.0.0/24", "policy": "worst-fit"}, ValueError),
-    ("unknown reserved", {"cidr": "10.0.0.0/24", "reserved": "gcp"}, ValueError),
-    ("seed not an int", {"cidr": "10.0.0.0/24", "seed": "7"}, ValueError),
-    ("unknown backend", {"cidr": "10.0.0.0/24", "backend": "interval"}, ValueError),
-    ("bitmap for a /64", {"cidr": "2600:1f14::/64", "backend": "bitmap"}, ValueError),
-    ("name not a string", {"cidr": "10.0.0.0/24", "name": 5}, ValueError),
-    ("info not JSON-safe", {"cidr": "10.0.0.0/24", "info": {"x": object()}}, ValueError),
+    ("unknown policy", {"cidr": "10.0.0.0/24", "policy": "worst-fit"}, InvalidArgument),
+    ("unknown reserved", {"cidr": "10.0.0.0/24", "reserved": "gcp"}, InvalidArgument),
+    ("seed not an int", {"cidr": "10.0.0.0/24", "seed": "7"}, InvalidArgument),
+    ("unknown backend", {"cidr": "10.0.0.0/24", "backend": "interval"}, InvalidArgument),
+    ("bitmap for a /64", {"cidr": "2600:1f14::/64", "backend": "bitmap"}, InvalidArgument),
+    ("name not a string", {"cidr": "10.0.0.0/24", "name": 5}, InvalidArgument),
+    ("info not JSON-safe", {"cidr": "10.0.0.0/24", "info": {"x": object()}}, InvalidArgument),
 ]
 
 

@@ -19,6 +19,7 @@ from typing import Literal
 from ipfrag.core.base import POLICIES, AddressSpace, Block, Policy
 from ipfrag.core.bitmap import MAX_BITMAP_BITS, BitmapSpace
 from ipfrag.core.sparse import SparseSpace
+from ipfrag.errors import InvalidArgument
 
 __all__ = [
     "MAX_BITMAP_BITS",
@@ -49,4 +50,4 @@ def make_space(bits: int, backend: Backend = "auto") -> AddressSpace:
         return BitmapSpace(bits)
     if backend == "sparse":
         return SparseSpace(bits)
-    raise ValueError(f"unknown backend {backend!r}; expected 'auto', 'bitmap' or 'sparse'")
+    raise InvalidArgument(f"unknown backend {backend!r}; expected 'auto', 'bitmap' or 'sparse'")

@@ -20,7 +20,7 @@ import random
 from collections.abc import Iterator
 from typing import Literal
 
-from ipfrag.errors import AddressInUse, Misaligned, NotAllocated, OutsideSubnet
+from ipfrag.errors import AddressInUse, InvalidArgument, Misaligned, NotAllocated, OutsideSubnet
 
 __all__ = ["POLICIES", "AddressSpace", "Block", "Policy"]
 
@@ -50,7 +50,7 @@ class AddressSpace(abc.ABC):
 
     def __init__(self, bits: int) -> None:
         if not isinstance(bits, int) or isinstance(bits, bool) or not 0 <= bits <= 128:
-            raise ValueError(f"bits must be an integer in 0..128, not {bits!r}")
+            raise InvalidArgument(f"bits must be an integer in 0..128, not {bits!r}")
         self._bits = bits
         # _cnt[k]: number of fully free aligned blocks of order k.
         self._cnt = [1 << (bits - k) for k in range(bits + 1)]
@@ -426,7 +426,7 @@ class AddressSpace(abc.ABC):
         True
         """
         if policy not in POLICIES:
-            raise ValueError(f"unknown policy {policy!r}; expected one of {POLICIES}")
+            raise InvalidArgument(f"unknown policy {policy!r}; expected one of {POLICIES}")
         wo, wk = self._within(within)
         wi = wo >> wk
         free = self._node_free(wk, wi)
@@ -494,7 +494,7 @@ class AddressSpace(abc.ABC):
         if not isinstance(order, int) or not 0 <= order <= self._bits:
             raise OutsideSubnet(f"block order {order!r} outside 0..{self._bits}")
         if policy not in POLICIES:
-            raise ValueError(f"unknown policy {policy!r}; expected one of {POLICIES}")
+            raise InvalidArgument(f"unknown policy {policy!r}; expected one of {POLICIES}")
         wo, wk = self._within(within)
         if wk < order:
             return None
