@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 import ipfrag
 from ipfrag.aws.snapshot import Snapshot, holders_by_kind, load_snapshot, read_snapshot
+from ipfrag.cli._args import positive_int
 from ipfrag.errors import SnapshotError
 from ipfrag.subnet import Subnet
 
@@ -164,16 +165,6 @@ def _render(report: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
 def register(subparsers: argparse._SubParsersAction[Any]) -> argparse.ArgumentParser:
     """Add ``analyze``, and its live-reading companion ``snapshot``, to ``subparsers``. O(1).
 
@@ -220,13 +211,13 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> argparse.ArgumentPa
         help="address family to analyze (6: the subnets' IPv6 CIDRs and /80 prefixes)",
     )
     parser.add_argument(
-        "--prefixlen", type=_positive_int, help="block size to count (default 28, IPv6 80)"
+        "--prefixlen", type=positive_int, help="block size to count (default 28, IPv6 80)"
     )
     parser.add_argument(
         "--lenient", action="store_true", help="skip broken items with a warning instead of failing"
     )
     parser.add_argument(
-        "--top", type=_positive_int, default=8, help="owner kinds to list (default 8)"
+        "--top", type=positive_int, default=8, help="owner kinds to list (default 8)"
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     parser.set_defaults(func=run)

@@ -22,20 +22,11 @@ from ipfrag.aws.limits import (
     instance_limits,
     max_pods,
 )
+from ipfrag.cli._args import positive_int
 
 __all__ = ["register", "run"]
 
 _USAGE_ERROR = 2
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> argparse.ArgumentParser:
@@ -62,13 +53,13 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> argparse.ArgumentPa
     )
     parser.add_argument(
         "--max-enis",
-        type=_positive_int,
+        type=positive_int,
         metavar="N",
         help="use at most N ENIs for pods (the calculator's --cni-max-eni)",
     )
     parser.add_argument(
         "--vcpus",
-        type=_positive_int,
+        type=positive_int,
         metavar="N",
         help="vCPUs of the type; needed for the cap when the uncapped value exceeds 110",
     )
