@@ -626,3 +626,24 @@ def test_unreadable_and_foreign_files_always_raise(tmp_path: Path) -> None:
         read_snapshot(future)
     with pytest.raises(ValueError, match="family"):
         load_snapshot(subnets, enis, family=5)  # type: ignore[arg-type]
+
+
+def test_policy_and_seed_make_what_ifs_on_a_snapshot_reproducible() -> None:
+    files = example("eks-prefix")
+
+    def grow(seed: int) -> list[str]:
+        snap = load_snapshot(*files, policy="random", seed=seed)
+        (s,) = snap.values()
+        assert s.policy == "random"
+        return [str(s.allocate_ip(owner="what-if")) for _ in range(20)]
+
+    assert grow(11) == grow(11)
+    assert grow(11) != grow(12)
+    (lowest,) = load_snapshot(*files, policy="lowest").values()
+    first_free = next(lowest.free_ranges()).network_address
+    assert lowest.allocate_ip() == first_free
+
+
+def test_unknown_policy_is_rejected_before_building() -> None:
+    with pytest.raises(ipfrag.InvalidArgument, match="policy"):
+        load_snapshot(*example("eks-prefix"), policy="worst-fit")  # type: ignore[arg-type]

@@ -63,8 +63,10 @@ from pathlib import Path
 from typing import Any, Literal, TypeAlias, TypeVar
 
 from ipfrag.aws.classify import Classification, classify_interfaces
+from ipfrag.core import POLICIES, Policy
 from ipfrag.errors import (
     AddressInUse,
+    InvalidArgument,
     IpfragError,
     OutsideSubnet,
     ReservationConflict,
@@ -924,7 +926,11 @@ def _build(
     family: Literal[4, 6],
     lenient: bool,
     metadata: Mapping[str, Any],
+    policy: Policy = "random",
+    seed: int | None = None,
 ) -> Snapshot:
+    if policy not in POLICIES:
+        raise InvalidArgument(f"unknown policy {policy!r}; expected one of {POLICIES}")
     if family not in (4, 6):
         raise ValueError(f"family must be 4 or 6, not {family!r}")
     problems = _Problems(lenient)
@@ -952,7 +958,9 @@ def _build(
             info = _subnet_info(record, family)
             if reservation_ids.get(subnet_id):
                 info["cidr_reservation_ids"] = reservation_ids[subnet_id]
-            snapshot[subnet_id] = Subnet(str(cidr), name=subnet_id, info=info)
+            snapshot[subnet_id] = Subnet(
+                str(cidr), name=subnet_id, info=info, policy=policy, seed=seed
+            )
         except IpfragError as e:
             field_name = "CidrBlock" if family == 4 else "Ipv6CidrBlockAssociationSet"
             problems.report(
@@ -1032,6 +1040,8 @@ def load_snapshot(
     *,
     family: Literal[4, 6] = 4,
     lenient: bool = False,
+    policy: Policy = "random",
+    seed: int | None = None,
 ) -> Snapshot:
     """Rebuild ``{subnet_id: Subnet}`` from ``describe-subnets``, ``describe-network-interfaces``
     and (optionally) ``get-subnet-cidr-reservations`` output.
@@ -1043,6 +1053,9 @@ def load_snapshot(
     requester, status, the classification ``kind``/``label``/``is_eks``) kept through
     :meth:`~ipfrag.Subnet.set_owner_info`. Subnet info holds ``subnet_id``, ``vpc_id``,
     ``availability_zone`` and (IPv4) ``available_ip_address_count``.
+
+    ``policy`` and ``seed`` are given to every built :class:`~ipfrag.Subnet`, so what-if
+    allocations on a loaded snapshot are reproducible.
 
     Raises :class:`SnapshotFieldError` for broken items (or, with ``lenient=True``,
     records a warning and skips the item); see the module documentation.
@@ -1062,7 +1075,14 @@ def load_snapshot(
         else _collect(cidr_reservations, _RESERVATIONS, "cidr_reservations")
     )
     return _build(
-        s_items, i_items, r_items, family=family, lenient=lenient, metadata=_metadata_of(subnets)
+        s_items,
+        i_items,
+        r_items,
+        family=family,
+        lenient=lenient,
+        metadata=_metadata_of(subnets),
+        policy=policy,
+        seed=seed,
     )
 
 
