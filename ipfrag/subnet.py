@@ -295,6 +295,20 @@ class Subnet:
             )
         return prefixlen
 
+    def _order_of(self, prefixlen: int | None) -> int:
+        """Block order of a prefix length (the default one when None), validated."""
+        return self._maxbits - self._check_prefixlen(
+            self._default_prefixlen if prefixlen is None else prefixlen
+        )
+
+    def _target_of(self, target: AddressLike | NetworkLike) -> tuple[int, int]:
+        """Offset and order of an address (order 0) or a CIDR."""
+        if isinstance(target, (ipaddress.IPv4Network, ipaddress.IPv6Network)) or (
+            isinstance(target, str) and "/" in target
+        ):
+            return self._block_of(target)
+        return self._offset_of(target), 0
+
     def _offset_of(self, address: AddressLike) -> int:
         if isinstance(address, str):
             fast = _parse_ip(address, self._net.version)
@@ -519,8 +533,8 @@ class Subnet:
             self._check_reserved(off, order)
             self._commit(off, order, oid, True)
             return self._network(off, order)
-        length = self._check_prefixlen(self._default_prefixlen if prefixlen is None else prefixlen)
-        order = self._maxbits - length
+        order = self._order_of(prefixlen)
+        length = self._maxbits - order
         picked = self._pick_prefix(order)
         if picked is None:
             eligible = self._eligible_free()
@@ -588,12 +602,7 @@ class Subnet:
         >>> _ = s.allocate_prefix("10.0.0.32/28"); s.release("10.0.0.32/28"); s.free_addresses
         251
         """
-        if isinstance(target, (ipaddress.IPv4Network, ipaddress.IPv6Network)) or (
-            isinstance(target, str) and "/" in target
-        ):
-            off, order = self._block_of(target)
-        else:
-            off, order = self._offset_of(target), 0
+        off, order = self._target_of(target)
         entry = self._ledger.get(off)
         if entry is None or entry[1] != order:
             what = self._network(off, order) if order else self._address(off)
@@ -714,12 +723,7 @@ class Subnet:
         >>> s.is_free("10.0.0.0"), s.is_free("10.0.0.16/28")
         (False, True)
         """
-        if isinstance(target, (ipaddress.IPv4Network, ipaddress.IPv6Network)) or (
-            isinstance(target, str) and "/" in target
-        ):
-            off, order = self._block_of(target)
-        else:
-            off, order = self._offset_of(target), 0
+        off, order = self._target_of(target)
         return self._space.is_free(off, order)
 
     def can_carve(self, prefixlen: int | None = None) -> bool:
@@ -742,9 +746,7 @@ class Subnet:
         >>> Subnet("10.0.0.0/24").free_block_count(28)
         14
         """
-        order = self._maxbits - self._check_prefixlen(
-            self._default_prefixlen if prefixlen is None else prefixlen
-        )
+        order = self._order_of(prefixlen)
         if self._open is None:
             return self._space.free_block_count(order)
         return self._open.free_block_count(order) + sum(
@@ -761,9 +763,7 @@ class Subnet:
         >>> [str(n) for n in Subnet("10.0.0.0/26").free_blocks(28)]
         ['10.0.0.16/28', '10.0.0.32/28']
         """
-        order = self._maxbits - self._check_prefixlen(
-            self._default_prefixlen if prefixlen is None else prefixlen
-        )
+        order = self._order_of(prefixlen)
         if self._open is None:
             offsets: Iterator[int] = self._space.iter_free_blocks(order)
         else:
