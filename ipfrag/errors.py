@@ -7,6 +7,9 @@ already in use ...) also derive from :class:`ValueError`, so a caller can catch
 (``InsufficientCidrBlocks``, ``InsufficientFreeAddresses``): the subnet is fine,
 it just cannot serve the request.
 
+Arguments of the wrong type raise :class:`InvalidType`, which also derives from
+:class:`TypeError`.
+
 Every operation that raises leaves the object it was called on exactly as it was.
 
 >>> import ipfrag
@@ -28,6 +31,7 @@ __all__ = [
     "InsufficientFreeAddresses",
     "InvalidArgument",
     "InvalidCidr",
+    "InvalidType",
     "IpfragError",
     "Misaligned",
     "NotAllocated",
@@ -44,6 +48,10 @@ class IpfragError(Exception):
 
 class InvalidArgument(IpfragError, ValueError):
     """A bad option value: an unknown policy, backend or reservation kind, a non-JSON info ..."""
+
+
+class InvalidType(IpfragError, TypeError):
+    """An argument of the wrong type: a non-string owner, an ``info`` that is not a mapping ..."""
 
 
 class InvalidCidr(IpfragError, ValueError):
