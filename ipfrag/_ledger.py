@@ -22,12 +22,17 @@ _NONZERO = bytes([0] + [1] * 255)
 
 
 class Ledger(abc.ABC):
-    """The allocations of one subnet, keyed by their first offset."""
+    """The allocations of one subnet, keyed by their first offset.
 
-    __slots__ = ("_bits",)
+    ``changes`` counts every ``add`` and ``remove``: iterators over the subnet compare
+    it to notice a change under them.
+    """
+
+    __slots__ = ("_bits", "changes")
 
     def __init__(self, bits: int) -> None:
         self._bits = bits
+        self.changes = 0
 
     @abc.abstractmethod
     def add(self, offset: int, order: int, owner_id: int, is_prefix: bool) -> None:
@@ -83,11 +88,13 @@ class DenseLedger(Ledger):
         self._start[offset] = (order + 1) | (_PREFIX if is_prefix else 0)
         self._owner[offset] = owner_id
         self._count += 1
+        self.changes += 1
 
     def remove(self, offset: int) -> None:
         self._start[offset] = 0
         self._owner[offset] = 0
         self._count -= 1
+        self.changes += 1
 
     def get(self, offset: int) -> Entry | None:
         v = self._start[offset]
@@ -124,6 +131,7 @@ class DenseLedger(Ledger):
     def copy(self) -> DenseLedger:
         new = DenseLedger.__new__(DenseLedger)
         new._bits = self._bits
+        new.changes = self.changes
         new._start = self._start[:]
         new._owner = self._owner[:]
         new._count = self._count
@@ -141,9 +149,11 @@ class SparseLedger(Ledger):
 
     def add(self, offset: int, order: int, owner_id: int, is_prefix: bool) -> None:
         self._d[offset] = (order, owner_id, is_prefix)
+        self.changes += 1
 
     def remove(self, offset: int) -> None:
         del self._d[offset]
+        self.changes += 1
 
     def get(self, offset: int) -> Entry | None:
         v = self._d.get(offset)
@@ -163,6 +173,7 @@ class SparseLedger(Ledger):
     def copy(self) -> SparseLedger:
         new = SparseLedger.__new__(SparseLedger)
         new._bits = self._bits
+        new.changes = self.changes
         new._d = dict(self._d)
         return new
 

@@ -18,11 +18,12 @@ import copy as _copy
 import heapq
 import ipaddress
 import json
+import math
 import random
 import socket
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, NamedTuple, TypeAlias
+from typing import Any, Literal, NamedTuple, TypeAlias, TypeVar
 
 from ipfrag._ledger import Ledger, make_ledger
 from ipfrag.core import POLICIES, AddressSpace, BitmapSpace, Policy, make_space
@@ -32,6 +33,7 @@ from ipfrag.errors import (
     InsufficientFreeAddresses,
     InvalidArgument,
     InvalidCidr,
+    InvalidType,
     IpfragError,
     Misaligned,
     NotAllocated,
@@ -51,6 +53,13 @@ ReservationKind = Literal["prefix", "explicit"]
 
 _FORMAT = "ipfrag.subnet/1"
 _AWS_RESERVED_LOW = 4  # base (network), base+1 (router), base+2 (DNS), base+3 (future)
+_AUTO_BITMAP_BITS = 20
+"""``backend="auto"`` takes the dense core up to 2**20 addresses (an IPv4 /12, about 8 MB with
+the owner ledger), the sparse one above: memory then follows the state, not the CIDR."""
+_MAX_INFO_DEPTH = 64
+"""How deeply ``info`` may nest: deep enough for any AWS record, shallow enough for recursion."""
+_MAX_SEED_BITS = 1024
+_T = TypeVar("_T")
 
 
 class Allocation(NamedTuple):
@@ -96,7 +105,17 @@ class Subnet:
     reserves (base..base+3 and the last); ``reserved=None`` models a plain range.
     ``prefixlen`` is the default length of automatic prefixes (28 for IPv4, 80
     for IPv6). ``backend`` picks the core: ``"bitmap"`` (dense, up to 2**24
-    addresses), ``"sparse"``, or ``"auto"``.
+    addresses, about 7 bytes per address), ``"sparse"`` (memory follows the
+    allocations, not the CIDR), or ``"auto"``: the bitmap up to 2**20 addresses
+    (an IPv4 /12, about 8 MB), the sparse core above, so no CIDR makes a subnet
+    allocate unbounded memory.
+
+    Bad arguments raise an :class:`~ipfrag.errors.IpfragError`: a wrong type
+    :class:`~ipfrag.errors.InvalidType` (a ``TypeError``), a bad value a
+    ``ValueError`` subclass; a call that raises changes nothing. The lazy
+    iterators (:meth:`allocations`, :meth:`free_blocks`, :meth:`free_ranges`)
+    raise ``RuntimeError`` when the subnet changes while they run, as a dict
+    does: iterate over ``list(...)`` to change the subnet in the loop.
 
     Cost: building is O(size) for the bitmap, O(1) for the sparse core.
 
@@ -122,6 +141,7 @@ class Subnet:
         "_owner_info",
         "_owners",
         "_policy",
+        "_reservation_changes",
         "_reservations",
         "_reserved",
         "_reserved_offsets",
@@ -143,14 +163,17 @@ class Subnet:
         info: Mapping[str, Any] | None = None,
     ) -> None:
         net = _parse_subnet(cidr)
-        if policy not in POLICIES:
-            raise InvalidArgument(f"unknown policy {policy!r}; expected one of {POLICIES}")
-        if reserved not in ("aws", None):
-            raise InvalidArgument(f"reserved must be 'aws' or None, not {reserved!r}")
-        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
-            raise InvalidArgument(f"seed must be an int or None, not {seed!r}")
+        _check_choice("policy", policy, POLICIES)
+        _check_choice("reserved", reserved, ("aws", None))
+        _check_choice("backend", backend, ("auto", "bitmap", "sparse"))
+        if seed is not None:
+            if not isinstance(seed, int) or isinstance(seed, bool):
+                raise _wrong_type("seed", "an int or None", seed)
+            if seed.bit_length() > _MAX_SEED_BITS:
+                raise InvalidArgument(f"seed must fit in {_MAX_SEED_BITS} bits")
         if name is not None and not isinstance(name, str):
-            raise InvalidArgument(f"name must be a string or None, not {name!r}")
+            raise _wrong_type("name", "a string or None", name)
+        subnet_info = {} if info is None else _json_copy(info, "info")
         self._net: Network = net
         self._maxbits = net.max_prefixlen
         self._bits = self._maxbits - net.prefixlen
@@ -160,6 +183,8 @@ class Subnet:
         self._default_prefixlen = self._check_prefixlen(prefixlen)
         if reserved == "aws" and self._bits < 3:
             raise InvalidCidr(f"{net} is too small for the 5 addresses AWS reserves")
+        if backend == "auto":
+            backend = "bitmap" if self._bits <= _AUTO_BITMAP_BITS else "sparse"
         try:
             self._space: AddressSpace = make_space(self._bits, backend)
         except InvalidArgument as e:
@@ -181,7 +206,8 @@ class Subnet:
         self._owner_ids: dict[str | None, int] = {None: 0}
         self._owner_info: dict[str, dict[str, Any]] = {}
         self._name = name
-        self._info: dict[str, Any] = _json_copy(dict(info or {}), "info")
+        self._info: dict[str, Any] = subnet_info
+        self._reservation_changes = 0
 
     # ------------------------------------------------------------ properties
     @property
@@ -287,10 +313,10 @@ class Subnet:
     # --------------------------------------------------------------- parsing
     def _check_prefixlen(self, prefixlen: object) -> int:
         if not isinstance(prefixlen, int) or isinstance(prefixlen, bool):
-            raise InvalidCidr(f"prefix length must be an int, not {prefixlen!r}")
+            raise _wrong_type("prefix length", "an int", prefixlen)
         if not self._net.prefixlen <= prefixlen <= self._maxbits:
             raise InvalidCidr(
-                f"prefix length /{prefixlen} does not fit in {self._net} "
+                f"prefix length /{_show(prefixlen)} does not fit in {self._net} "
                 f"(/{self._net.prefixlen} to /{self._maxbits})"
             )
         return prefixlen
@@ -317,19 +343,21 @@ class Subnet:
                 if 0 <= off < 1 << self._bits:
                     return off
                 raise OutsideSubnet(f"{address} is outside {self._net}")
+            _reject_zone(address)
             try:
                 value = int(ipaddress.ip_address(address.strip()))
                 version = 4 if ":" not in address else 6
             except ValueError:
-                raise InvalidCidr(f"{address!r} is not an IP address") from None
+                raise InvalidCidr(f"{_show(address)} is not an IP address") from None
         elif isinstance(address, (ipaddress.IPv4Address, ipaddress.IPv6Address)):
+            _reject_zone(address)
             value, version = int(address), address.version
         elif isinstance(address, int) and not isinstance(address, bool):
             value, version = address, self._net.version
             if not 0 <= value < 1 << self._maxbits:
-                raise InvalidCidr(f"{address} is not an {_version_name(version)} address")
+                raise InvalidCidr(f"{_show(address)} is not an {_version_name(version)} address")
         else:
-            raise InvalidCidr(f"{address!r} is not an IP address")
+            raise _wrong_type("an address", "a string, an int or an ipaddress address", address)
         if version != self._net.version:
             raise InvalidCidr(
                 f"{address} is an {_version_name(version)} address; "
@@ -347,9 +375,10 @@ class Subnet:
                     f"{cidr} is an {_version_name(cidr.version)} prefix; "
                     f"{self._net} is an {_version_name(self._net.version)} subnet"
                 )
+            _reject_zone(cidr)
             return self._inside(int(cidr.network_address), cidr.prefixlen, cidr)
         if not isinstance(cidr, str):
-            raise InvalidCidr(f"{cidr!r} is not a CIDR")
+            raise _wrong_type("a CIDR", "a string or an ipaddress network", cidr)
         addr, slash, length = cidr.partition("/")
         value = _parse_ip(addr, self._net.version)
         if (
@@ -357,6 +386,7 @@ class Subnet:
             and length.isascii()
             and length.isdigit()
             and (len(length) == 1 or length[0] != "0")
+            and len(length) <= 3
         ):
             plen = int(length)
             if plen <= self._maxbits:
@@ -368,11 +398,12 @@ class Subnet:
                 return self._inside(value, plen, cidr)
         # The slow path: whitespace, the other family, malformed text.
         if not slash:
-            raise InvalidCidr(f"{cidr!r} is not a CIDR (no /length)")
+            raise InvalidCidr(f"{_show(cidr)} is not a CIDR (no /length)")
+        _reject_zone(cidr)
         try:
             iface = ipaddress.ip_interface(cidr.strip())
         except ValueError:
-            raise InvalidCidr(f"{cidr!r} is not a CIDR") from None
+            raise InvalidCidr(f"{_show(cidr)} is not a CIDR") from None
         net = iface.network
         if iface.ip != net.network_address:
             raise Misaligned(f"{cidr} has host bits set; the aligned prefix is {net}")
@@ -397,14 +428,22 @@ class Subnet:
         return ipaddress.IPv6Network((self._base + offset, 128 - order))
 
     def _owner_id(self, owner: str | None) -> int:
-        oid = self._owner_ids.get(owner)
+        """The interned id of an owner; a new owner gets the next id, registered by
+        :meth:`_register` once its allocation succeeded (a failed call changes nothing)."""
+        try:
+            oid = self._owner_ids.get(owner)
+        except TypeError:  # unhashable
+            oid = None
         if oid is None:
             if not isinstance(owner, str):
-                raise TypeError(f"owner must be a string or None, not {owner!r}")
+                raise _wrong_type("owner", "a string or None", owner)
             oid = len(self._owners)
+        return oid
+
+    def _register(self, owner: str | None, oid: int) -> None:
+        if oid == len(self._owners):
             self._owners.append(owner)
             self._owner_ids[owner] = oid
-        return oid
 
     # ------------------------------------------------------------ validation
     def _what(self, offset: int, order: int) -> str:
@@ -502,6 +541,7 @@ class Subnet:
             if off in self._reserved_offsets:
                 self._check_reserved(off, 0)
         self._commit(off, 0, oid, False)
+        self._register(owner, oid)
         return self._address(off)
 
     def allocate_prefix(
@@ -528,10 +568,11 @@ class Subnet:
         oid = self._owner_id(owner)
         if cidr is not None:
             off, order = self._block_of(cidr)
-            if prefixlen is not None and self._maxbits - order != prefixlen:
+            if prefixlen is not None and self._maxbits - order != self._check_prefixlen(prefixlen):
                 raise InvalidCidr(f"{cidr} does not have the requested length /{prefixlen}")
             self._check_reserved(off, order)
             self._commit(off, order, oid, True)
+            self._register(owner, oid)
             return self._network(off, order)
         order = self._order_of(prefixlen)
         length = self._maxbits - order
@@ -548,6 +589,7 @@ class Subnet:
                 f"request: {self._net} has {eligible} free addresses but no free aligned /{length}"
             )
         self._commit(picked, order, oid, True)
+        self._register(owner, oid)
         return self._network(picked, order)
 
     def _prefix_reservations(self) -> list[tuple[int, int]]:
@@ -605,15 +647,28 @@ class Subnet:
         off, order = self._target_of(target)
         entry = self._ledger.get(off)
         if entry is None or entry[1] != order:
-            what = self._network(off, order) if order else self._address(off)
+            what = self._what(off, order)
             if off in self._reserved_offsets and order == 0:
                 raise ReservedAddress(f"{what} is reserved by AWS, not allocated")
-            holder = self._ledger.containing(off)
-            hint = ""
-            if holder is not None:
-                hint = f"; it lies in the allocation {self._network(holder[0], holder[1])}"
-            raise NotAllocated(f"{what} is not an allocation{hint}")
+            raise NotAllocated(f"{what} is not an allocation{self._release_hint(off, order)}")
         self._uncommit(off, order)
+
+    def _release_hint(self, offset: int, order: int) -> str:
+        """Why a release target is not an allocation: inside a bigger one, or around some."""
+        holder = self._ledger.containing(offset)
+        if holder is not None and holder[1] > order:
+            return (
+                f"; it lies inside the allocation {self._network(holder[0], holder[1])}, "
+                "which is released whole"
+            )
+        end = offset + (1 << order)
+        inner = [e for e in self._ledger if offset <= e[0] < end]
+        if not inner:
+            return ""
+        first = self._what(inner[0][0], inner[0][1])
+        if len(inner) == 1:
+            return f"; the allocation {first} lies inside it"
+        return f"; {len(inner)} allocations lie inside it, the first {first}"
 
     def _uncommit(self, offset: int, order: int) -> None:
         self._space.release(offset, order)
@@ -632,7 +687,7 @@ class Subnet:
         >>> s.release_owner("eni-1"), s.free_addresses
         (2, 251)
         """
-        oid = self._owner_ids.get(owner)
+        oid = self._owner_ids.get(_check_owner(owner))
         if oid is None:
             return 0
         offsets = self._ledger.offsets_of(oid)
@@ -676,12 +731,25 @@ class Subnet:
 
         Cost: O(allocations) (dense: plus an O(size) scan in C).
 
+        Changing the subnet while the iterator runs raises ``RuntimeError`` at its next
+        step; iterate over ``list(s.allocations())`` to release in the loop.
+
         >>> s = Subnet("10.0.0.0/24"); _ = s.allocate_ip("10.0.0.5", owner="a")
         >>> [(str(a.cidr), a.owner, a.kind) for a in s.allocations()]
         [('10.0.0.5/32', 'a', 'ip')]
         """
-        for entry in self._ledger:
-            yield self._allocation(entry)
+        return self._guarded(self._allocation(entry) for entry in self._ledger)
+
+    def _stamp(self) -> tuple[int, int]:
+        return self._ledger.changes, self._reservation_changes
+
+    def _guarded(self, items: Iterator[_T]) -> Iterator[_T]:
+        """``items``, stopped by ``RuntimeError`` as soon as the subnet changes (as a dict)."""
+        stamp = self._stamp()
+        for item in items:
+            yield item
+            if self._stamp() != stamp:
+                raise RuntimeError("Subnet changed during iteration")
 
     def allocations_of(self, owner: str | None) -> list[Allocation]:
         """The allocations of one owner, in address order.
@@ -692,7 +760,7 @@ class Subnet:
         >>> [str(a.cidr) for a in s.allocations_of("a")], s.allocations_of("b")
         (['10.0.0.5/32'], [])
         """
-        oid = self._owner_ids.get(owner)
+        oid = self._owner_ids.get(_check_owner(owner))
         if oid is None:
             return []
         out: list[Allocation] = []
@@ -760,10 +828,16 @@ class Subnet:
 
         Cost: O((F + U) * bits) for F blocks and U partly used tree nodes.
 
+        The argument is checked at the call; changing the subnet while the iterator
+        runs raises ``RuntimeError`` at its next step.
+
         >>> [str(n) for n in Subnet("10.0.0.0/26").free_blocks(28)]
         ['10.0.0.16/28', '10.0.0.32/28']
         """
         order = self._order_of(prefixlen)
+        return self._guarded(self._free_blocks(order))
+
+    def _free_blocks(self, order: int) -> Iterator[Network]:
         if self._open is None:
             offsets: Iterator[int] = self._space.iter_free_blocks(order)
         else:
@@ -812,11 +886,14 @@ class Subnet:
 
         Cost: O(B * bits) for B blocks.
 
+        Changing the subnet while the iterator runs raises ``RuntimeError`` at its next step.
+
         >>> [str(n) for n in Subnet("10.0.0.0/29").free_ranges()]
         ['10.0.0.4/31', '10.0.0.6/32']
         """
-        for off, order in self._space.iter_maximal_free():
-            yield self._network(off, order)
+        return self._guarded(
+            self._network(off, order) for off, order in self._space.iter_maximal_free()
+        )
 
     # ----------------------------------------------------------- reservations
     def reserve(
@@ -838,10 +915,9 @@ class Subnet:
         >>> s.allocate_prefix(), s.allocate_ip()
         (IPv4Network('10.0.0.128/28'), IPv4Address('10.0.0.4'))
         """
-        if kind not in ("prefix", "explicit"):
-            raise InvalidArgument(f"reservation kind must be 'prefix' or 'explicit', not {kind!r}")
+        _check_choice("reservation kind", kind, ("prefix", "explicit"))
         if description is not None and not isinstance(description, str):
-            raise InvalidArgument(f"description must be a string or None, not {description!r}")
+            raise _wrong_type("description", "a string or None", description)
         off, order = self._block_of(cidr)
         end = off + (1 << order)
         for ro, rk, r in self._reservations:
@@ -855,6 +931,7 @@ class Subnet:
         self._open.fill(off, order)
         self._reservations.append((off, order, res))
         self._reservations.sort(key=lambda t: t[0])
+        self._reservation_changes += 1
         return res
 
     def unreserve(self, cidr: NetworkLike) -> Reservation:
@@ -871,6 +948,7 @@ class Subnet:
             if (ro, rk) == (off, order):
                 del self._reservations[i]
                 self._rebuild_open()
+                self._reservation_changes += 1
                 return r
         raise ReservationConflict(f"there is no reservation {self._network(off, order)}")
 
@@ -887,21 +965,26 @@ class Subnet:
     def set_owner_info(self, owner: str, info: Mapping[str, Any]) -> None:
         """Attach JSON-safe metadata to an owner (instance id, interface type ...). O(size of info).
 
+        ``info`` must be a mapping (else :class:`~ipfrag.errors.InvalidType`) of JSON
+        values: no NaN or infinity, no keys that collide once written as JSON strings,
+        nested at most 64 deep (else :class:`~ipfrag.errors.InvalidArgument`).
+
         >>> s = Subnet("10.0.0.0/24"); s.set_owner_info("eni-1", {"instance_id": "i-1"})
         >>> s.owner_info("eni-1")
         {'instance_id': 'i-1'}
         """
         if not isinstance(owner, str):
-            raise TypeError(f"owner must be a string, not {owner!r}")
-        self._owner_info[owner] = _json_copy(dict(info), f"owner info of {owner}")
+            raise _wrong_type("owner", "a string", owner)
+        self._owner_info[owner] = _json_copy(info, f"owner info of {_show(owner)}")
 
-    def owner_info(self, owner: str) -> dict[str, Any]:
+    def owner_info(self, owner: str | None) -> dict[str, Any]:
         """The metadata attached to an owner (a copy; ``{}`` when none). O(size of info).
 
         >>> Subnet("10.0.0.0/24").owner_info("nobody")
         {}
         """
-        return _copy.deepcopy(self._owner_info.get(owner, {}))
+        name = _check_owner(owner)
+        return {} if name is None else _copy.deepcopy(self._owner_info.get(name, {}))
 
     # ---------------------------------------------------------- copy & state
     def copy(self) -> Subnet:
@@ -950,7 +1033,7 @@ class Subnet:
             "prefixlen": self._default_prefixlen,
             "backend": "bitmap" if isinstance(self._space, BitmapSpace) else "sparse",
             "name": self._name,
-            "info": _copy.deepcopy(self._info),
+            "info": _json_copy(self._info, "info"),
             "reservations": [
                 {"cidr": str(r.cidr), "kind": r.kind, "description": r.description}
                 for _, _, r in self._reservations
@@ -964,8 +1047,9 @@ class Subnet:
     def from_dict(cls, data: Mapping[str, Any]) -> Subnet:
         """Rebuild a subnet from :meth:`to_dict` output.
 
-        Inconsistent or malformed data raises :class:`~ipfrag.errors.SnapshotError`
-        naming the field. Cost: O(size + allocations * bits).
+        Anything else, of any shape (it is data, typically read from a file), raises
+        :class:`~ipfrag.errors.SnapshotError` naming the field, never another
+        exception. Cost: O(size + allocations * bits).
 
         >>> d = Subnet("2600:1f14::/64").to_dict()
         >>> Subnet.from_dict(d).free_block_count()  # the first and last /80 hold reserved addresses
@@ -974,7 +1058,7 @@ class Subnet:
         if not isinstance(data, Mapping):
             raise SnapshotError(f"subnet data must be a mapping, not {type(data).__name__}")
         if data.get("format") != _FORMAT:
-            raise SnapshotError(f"unknown subnet data format {data.get('format')!r}")
+            raise SnapshotError(f"unknown subnet data format {_show(data.get('format'))}")
         try:
             s = cls(
                 _field(data, "cidr", str),
@@ -999,26 +1083,21 @@ class Subnet:
                     raise SnapshotError(f"allocations[{i}] is not [cidr, owner, kind]")
                 cidr, owner, kind = a
                 if not isinstance(cidr, str) or not isinstance(owner, (str, type(None))):
-                    raise SnapshotError(f"allocations[{i}] has a bad cidr or owner: {a!r}")
+                    raise SnapshotError(f"allocations[{i}] has a bad cidr or owner: {_show(a)}")
                 if kind == "prefix":
                     s.allocate_prefix(cidr, owner=owner)
                 elif kind == "ip":
-                    net = ipaddress.ip_network(cidr, strict=False)
-                    if net.prefixlen != net.max_prefixlen:
+                    off, order = s._block_of(cidr)
+                    if order:
                         raise SnapshotError(f"allocations[{i}]: an 'ip' allocation is one address")
-                    s.allocate_ip(str(net.network_address), owner=owner)
+                    s.allocate_ip(s._address(off), owner=owner)
                 else:
-                    raise SnapshotError(f"allocations[{i}] has unknown kind {kind!r}")
+                    raise SnapshotError(f"allocations[{i}] has unknown kind {_show(kind)}")
             for owner, info in _field(data, "owner_info", dict).items():
                 if not isinstance(info, Mapping):
-                    raise SnapshotError(f"owner_info[{owner!r}] is not a mapping")
+                    raise SnapshotError(f"owner_info[{_show(owner)}] is not a mapping")
                 s.set_owner_info(owner, info)
-            rng_state = _field(data, "rng_state", list)
-            try:
-                version, internal, gauss = rng_state
-                s._rng.setstate((version, tuple(internal), gauss))
-            except (TypeError, ValueError, OverflowError):
-                raise SnapshotError("rng_state is not a random.Random state") from None
+            s._rng.setstate(_rng_state(_field(data, "rng_state", list)))
         except SnapshotError:
             raise
         except (IpfragError, ValueError, TypeError) as e:
@@ -1091,19 +1170,84 @@ def _parse_ip(text: str, version: int) -> int | None:
 
 def _parse_subnet(cidr: object) -> Network:
     if isinstance(cidr, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
+        _reject_zone(cidr)
         return cidr
     if not isinstance(cidr, str):
-        raise InvalidCidr(f"{cidr!r} is not a CIDR string")
+        raise _wrong_type("the subnet CIDR", "a string or an ipaddress network", cidr)
     text = cidr.strip()
     if "/" not in text:
-        raise InvalidCidr(f"{cidr!r} is not a CIDR (no /length)")
+        raise InvalidCidr(f"{_show(cidr)} is not a CIDR (no /length)")
+    _reject_zone(text)
     try:
         iface = ipaddress.ip_interface(text)
     except ValueError:
-        raise InvalidCidr(f"{cidr!r} is not a CIDR") from None
+        raise InvalidCidr(f"{_show(cidr)} is not a CIDR") from None
     if iface.ip != iface.network.network_address:
         raise InvalidCidr(f"{cidr} has host bits set; did you mean {iface.network}?")
     return iface.network
+
+
+def _reject_zone(value: str | Address | Network) -> None:
+    """IPv6 zone ids (``fe80::1%eth0``) name a link of one host; no subnet address has one."""
+    if isinstance(value, str):
+        zone = value.partition("%")[2].partition("/")[0] if "%" in value else None
+    elif isinstance(value, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
+        zone = getattr(value.network_address, "scope_id", None)
+    else:
+        zone = getattr(value, "scope_id", None)
+    if zone is not None:
+        raise InvalidCidr(
+            f"{_show(str(value))} has a zone id (%{_show(zone)[1:-1]}); "
+            "subnet addresses and CIDRs take none"
+        )
+
+
+def _show(value: object, limit: int = 60) -> str:
+    """``repr`` for an error message: never raises, never floods the message."""
+    if isinstance(value, int) and value.bit_length() > 64:
+        return f"an int of {value.bit_length()} bits"
+    try:
+        text = repr(value)
+    except Exception:  # a hostile __repr__ must not replace the real error
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
+
+def _wrong_type(what: str, expected: str, value: object) -> InvalidType:
+    return InvalidType(f"{what} must be {expected}, not {type(value).__name__} {_show(value)}")
+
+
+def _check_choice(what: str, value: object, choices: tuple[str | None, ...]) -> None:
+    """A string option (or None where ``choices`` has it): InvalidType, then InvalidArgument."""
+    if not (isinstance(value, str) or (value is None and None in choices)):
+        raise _wrong_type(what, "a string", value)
+    if value not in choices:
+        raise InvalidArgument(f"unknown {what} {_show(value)}; expected one of {choices}")
+
+
+def _check_owner(owner: object) -> str | None:
+    if owner is not None and not isinstance(owner, str):
+        raise _wrong_type("owner", "a string or None", owner)
+    return owner
+
+
+def _rng_state(value: list[Any]) -> tuple[Any, ...]:
+    """``random.Random.getstate()`` from its JSON form ``[3, [625 ints], gauss_next]``."""
+    bad = SnapshotError("rng_state is not a random.Random state [3, [625 ints], null or float]")
+    if len(value) != 3:
+        raise bad
+    version, internal, gauss = value
+    if version != 3 or not isinstance(internal, list) or len(internal) != 625:
+        raise bad
+    if not all(type(x) is int and 0 <= x < 1 << 32 for x in internal) or internal[-1] > 624:
+        raise bad
+    if gauss is not None:
+        if not isinstance(gauss, (int, float)) or isinstance(gauss, bool):
+            raise bad
+        if not math.isfinite(gauss):
+            raise bad
+        gauss = float(gauss)
+    return (3, tuple(internal), gauss)
 
 
 def _field(data: Mapping[str, Any], key: str, types: type | tuple[type, ...]) -> Any:
@@ -1117,9 +1261,75 @@ def _field(data: Mapping[str, Any], key: str, types: type | tuple[type, ...]) ->
     return value
 
 
-def _json_copy(value: dict[str, Any], what: str) -> dict[str, Any]:
-    try:
-        out: dict[str, Any] = json.loads(json.dumps(value))
-    except (TypeError, ValueError) as e:
-        raise InvalidArgument(f"{what} must be JSON-safe: {e}") from None
-    return out
+def _json_copy(value: object, what: str) -> dict[str, Any]:
+    """A plain-JSON copy of a mapping, or the error that names what is wrong and where.
+
+    Mappings become dicts (keys written as JSON writes them: ``1`` -> ``"1"``, a collision
+    is an error), lists and tuples lists; NaN, infinities, integers too long to write,
+    nesting deeper than :data:`_MAX_INFO_DEPTH` and any other type are refused, so that
+    ``json.dumps(..., allow_nan=False)`` always works on the result. Iterative: no
+    recursion limit to hit. O(size of value).
+    """
+    if not isinstance(value, Mapping):
+        raise _wrong_type(what, "a mapping", value)
+    root: dict[str, Any] = {}
+    todo: list[tuple[Any, dict[str, Any] | list[Any], str, int]] = [(value, root, what, 1)]
+    while todo:
+        src, dst, path, depth = todo.pop()
+        if depth > _MAX_INFO_DEPTH:
+            raise InvalidArgument(f"{what} is nested more than {_MAX_INFO_DEPTH} levels deep")
+        if isinstance(dst, dict):
+            items: Iterator[tuple[Any, Any]] = iter(src.items())
+        else:
+            items = enumerate(src)
+        for key, item in items:
+            if isinstance(dst, dict):
+                name = _json_key(key, path)
+                if name in dst:
+                    raise InvalidArgument(f"{path} has two keys written as {name!r} in JSON")
+                where = _clip(f"{path}[{_show(name)}]")
+            else:
+                where = _clip(f"{path}[{key}]")
+            child: Any
+            if isinstance(item, Mapping):
+                child = {}
+                todo.append((item, child, where, depth + 1))
+            elif isinstance(item, (list, tuple)):
+                child = []
+                todo.append((item, child, where, depth + 1))
+            else:
+                child = _json_scalar(item, where)
+            if isinstance(dst, dict):
+                dst[name] = child
+            else:
+                dst.append(child)
+    return root
+
+
+def _clip(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else f"...{text[3 - limit :]}"
+
+
+def _json_scalar(value: object, where: str) -> str | int | float | bool | None:
+    if value is None or isinstance(value, (str, bool)):
+        return value
+    if isinstance(value, int):
+        try:
+            str(value)
+        except ValueError:
+            raise InvalidArgument(f"{where}: {_show(value)} is too long to write") from None
+        return int(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidArgument(f"{where} is {value}, which JSON cannot hold")
+        return float(value)
+    raise InvalidArgument(f"{where} is not a JSON value: {type(value).__name__} {_show(value)}")
+
+
+def _json_key(key: object, where: str) -> str:
+    """A mapping key as ``json.dumps`` writes it."""
+    if isinstance(key, str):
+        return key
+    if key is None or isinstance(key, (bool, int, float)):
+        return json.dumps(_json_scalar(key, where))
+    raise InvalidArgument(f"{where} has a key that is not a string: {_show(key)}")

@@ -25,6 +25,7 @@ from ipfrag import (
     InsufficientFreeAddresses,
     InvalidArgument,
     InvalidCidr,
+    InvalidType,
     IpfragError,
     Misaligned,
     NotAllocated,
@@ -63,9 +64,11 @@ def assert_fails_cleanly(s: Subnet, call: Call, error: type[Exception]) -> None:
     assert type(info.value) is error, repr(info.value)
     if issubclass(error, IpfragError):
         if issubclass(error, InsufficientCapacity):
-            assert not isinstance(info.value, ValueError)
+            assert not isinstance(info.value, (ValueError, TypeError))
+        elif issubclass(error, InvalidType):
+            assert isinstance(info.value, TypeError) and not isinstance(info.value, ValueError)
         else:
-            assert isinstance(info.value, ValueError)
+            assert isinstance(info.value, ValueError) and not isinstance(info.value, TypeError)
     assert str(info.value), "errors carry a message"
     assert s.to_dict() == before
     s._check()
@@ -79,15 +82,15 @@ V4_CASES: list[tuple[str, Call, type[Exception]]] = [
     ("ip: empty", lambda s: s.allocate_ip(""), InvalidCidr),
     ("ip: octet 256", lambda s: s.allocate_ip("10.0.0.256"), InvalidCidr),
     ("ip: a CIDR", lambda s: s.allocate_ip("10.0.0.5/32"), InvalidCidr),
-    ("ip: float", lambda s: s.allocate_ip(3.5), InvalidCidr),  # type: ignore[arg-type]
-    ("ip: bytes", lambda s: s.allocate_ip(b"\n\0\0\5"), InvalidCidr),  # type: ignore[arg-type]
+    ("ip: float", lambda s: s.allocate_ip(3.5), InvalidType),  # type: ignore[arg-type]
+    ("ip: bytes", lambda s: s.allocate_ip(b"\n\0\0\5"), InvalidType),  # type: ignore[arg-type]
     ("ip: negative int", lambda s: s.allocate_ip(-1), InvalidCidr),
     ("ip: int beyond IPv4", lambda s: s.allocate_ip(2**32), InvalidCidr),
-    ("ip: bool", lambda s: s.allocate_ip(True), InvalidCidr),
+    ("ip: bool", lambda s: s.allocate_ip(True), InvalidType),
     ("prefix: no length", lambda s: s.allocate_prefix("10.0.0.64"), InvalidCidr),
     ("prefix: length 33", lambda s: s.allocate_prefix("10.0.0.64/33"), InvalidCidr),
     ("prefix: garbage", lambda s: s.allocate_prefix("10.0.0.64/abc"), InvalidCidr),
-    ("prefix: int", lambda s: s.allocate_prefix(167772224), InvalidCidr),  # type: ignore[arg-type]
+    ("prefix: int", lambda s: s.allocate_prefix(167772224), InvalidType),  # type: ignore[arg-type]
     (
         "prefix: length mismatch",
         lambda s: s.allocate_prefix("10.0.0.64/28", prefixlen=27),
@@ -95,11 +98,11 @@ V4_CASES: list[tuple[str, Call, type[Exception]]] = [
     ),
     ("auto prefix: /33", lambda s: s.allocate_prefix(prefixlen=33), InvalidCidr),
     ("auto prefix: wider than subnet", lambda s: s.allocate_prefix(prefixlen=23), InvalidCidr),
-    ("auto prefix: str length", lambda s: s.allocate_prefix(prefixlen="28"), InvalidCidr),  # type: ignore[arg-type]
-    ("auto prefix: bool length", lambda s: s.allocate_prefix(prefixlen=True), InvalidCidr),
+    ("auto prefix: str length", lambda s: s.allocate_prefix(prefixlen="28"), InvalidType),  # type: ignore[arg-type]
+    ("auto prefix: bool length", lambda s: s.allocate_prefix(prefixlen=True), InvalidType),
     ("can_carve: /33", lambda s: s.can_carve(33), InvalidCidr),
     ("can_carve: /16", lambda s: s.can_carve(16), InvalidCidr),
-    ("free_block_count: str", lambda s: s.free_block_count("28"), InvalidCidr),  # type: ignore[arg-type]
+    ("free_block_count: str", lambda s: s.free_block_count("28"), InvalidType),  # type: ignore[arg-type]
     ("free_blocks: /40", lambda s: list(s.free_blocks(40)), InvalidCidr),
     ("owner_of: garbage", lambda s: s.owner_of("x"), InvalidCidr),
     ("is_free: garbage", lambda s: s.is_free("10.0.0.0/99"), InvalidCidr),
@@ -176,17 +179,17 @@ V4_CASES: list[tuple[str, Call, type[Exception]]] = [
     (
         "reserve: bad description",
         lambda s: s.reserve("10.0.0.64/26", description=5),  # type: ignore[arg-type]
-        InvalidArgument,
+        InvalidType,
     ),
     # owners
-    ("ip: owner not a string", lambda s: s.allocate_ip("10.0.0.9", owner=5), TypeError),  # type: ignore[arg-type]
-    ("prefix: owner not a string", lambda s: s.allocate_prefix(owner=["x"]), TypeError),  # type: ignore[arg-type]
+    ("ip: owner not a string", lambda s: s.allocate_ip("10.0.0.9", owner=5), InvalidType),  # type: ignore[arg-type]
+    ("prefix: owner not a string", lambda s: s.allocate_prefix(owner=["x"]), InvalidType),  # type: ignore[arg-type]
     (
         "owner info: not JSON-safe",
         lambda s: s.set_owner_info("eni-1", {"x": object()}),
         InvalidArgument,
     ),
-    ("owner info: owner not a string", lambda s: s.set_owner_info(5, {}), TypeError),  # type: ignore[arg-type]
+    ("owner info: owner not a string", lambda s: s.set_owner_info(5, {}), InvalidType),  # type: ignore[arg-type]
 ]
 
 
@@ -244,16 +247,16 @@ CONSTRUCTOR_CASES: list[tuple[str, dict[str, Any], type[Exception]]] = [
     ("no length", {"cidr": "10.0.0.0"}, InvalidCidr),
     ("length 33", {"cidr": "10.0.0.0/33"}, InvalidCidr),
     ("host bits", {"cidr": "10.0.0.1/24"}, InvalidCidr),
-    ("not a string", {"cidr": 167772160}, InvalidCidr),
+    ("not a string", {"cidr": 167772160}, InvalidType),
     ("too small for AWS's five", {"cidr": "10.0.0.0/30"}, InvalidCidr),
     ("prefixlen shorter than the subnet", {"cidr": "10.0.0.0/24", "prefixlen": 20}, InvalidCidr),
     ("prefixlen 33", {"cidr": "10.0.0.0/24", "prefixlen": 33}, InvalidCidr),
     ("unknown policy", {"cidr": "10.0.0.0/24", "policy": "worst-fit"}, InvalidArgument),
     ("unknown reserved", {"cidr": "10.0.0.0/24", "reserved": "gcp"}, InvalidArgument),
-    ("seed not an int", {"cidr": "10.0.0.0/24", "seed": "7"}, InvalidArgument),
+    ("seed not an int", {"cidr": "10.0.0.0/24", "seed": "7"}, InvalidType),
     ("unknown backend", {"cidr": "10.0.0.0/24", "backend": "interval"}, InvalidArgument),
     ("bitmap for a /64", {"cidr": "2600:1f14::/64", "backend": "bitmap"}, InvalidArgument),
-    ("name not a string", {"cidr": "10.0.0.0/24", "name": 5}, InvalidArgument),
+    ("name not a string", {"cidr": "10.0.0.0/24", "name": 5}, InvalidType),
     ("info not JSON-safe", {"cidr": "10.0.0.0/24", "info": {"x": object()}}, InvalidArgument),
 ]
 
@@ -267,7 +270,7 @@ def test_constructor_bad_input(kwargs: dict[str, Any], error: type[Exception]) -
     with pytest.raises(error) as info:
         Subnet(cidr, **kw)
     assert type(info.value) is error, repr(info.value)
-    assert isinstance(info.value, ValueError)
+    assert isinstance(info.value, TypeError if error is InvalidType else ValueError)
 
 
 # ---------------------------------------------------------- capacity errors
