@@ -31,6 +31,7 @@ from typing import Any, Literal
 import ipfrag
 from ipfrag.aws.snapshot import Snapshot, holders_by_kind, load_snapshot, read_snapshot
 from ipfrag.cli._args import positive_int
+from ipfrag.cli._text import safe
 from ipfrag.errors import SnapshotError
 from ipfrag.subnet import Subnet
 
@@ -124,7 +125,7 @@ def _render(report: dict[str, Any]) -> list[str]:
     head = [report["subnet_id"], report["cidr"], report["vpc_id"], report["availability_zone"]]
     if report["name"]:
         head.append(f"({report['name']})")
-    lines = ["  ".join(str(h) for h in head if h)]
+    lines = ["  ".join(safe(h) for h in head if h)]
     reported = report["available_ip_address_count"]
     if reported is None:
         count = "AvailableIpAddressCount counts IPv4 only"
@@ -147,7 +148,7 @@ def _render(report: dict[str, Any]) -> list[str]:
         f"  stranded          {stranded:>{w}}  (free addresses no /{length} can use{share})",
     ]
     for r in report["reservations"]:
-        about = f'  "{r["description"]}"' if r["description"] else ""
+        about = f'  "{safe(r["description"])}"' if r["description"] else ""
         lines.append(f"  reservation       {r['cidr']} {r['kind']}{about}")
     if report["holders"]:
         a = max(9, *(len(str(h["addresses"])) for h in report["holders"])) + 2
@@ -157,7 +158,7 @@ def _render(report: dict[str, Any]) -> list[str]:
         )
         for h in report["holders"]:
             lines.append(
-                f"    {h['kind']:<20}{h['interfaces']:>6}{h['single_addresses']:>12}"
+                f"    {safe(h['kind']):<20}{h['interfaces']:>6}{h['single_addresses']:>12}"
                 f"{h['prefixes']:>10}{h['addresses']:>{a}}"
             )
         if report["other_holders"]:
@@ -256,7 +257,7 @@ def run(args: argparse.Namespace) -> int:
         snap = _load(args)
         reports = [analyze_subnet(s, args.prefixlen, args.top) for s in snap.values()]
     except (SnapshotError, ValueError) as e:
-        print(f"ipfrag analyze: error: {e}", file=sys.stderr)
+        print(f"ipfrag analyze: error: {safe(e)}", file=sys.stderr)
         return _INPUT_ERROR
     if args.json:
         document = {
@@ -271,7 +272,7 @@ def run(args: argparse.Namespace) -> int:
         blocks: Sequence[list[str]] = [_render(r) for r in reports]
         print("\n\n".join("\n".join(b) for b in blocks) if blocks else "no subnets")
     for note in snap.notes:
-        print(f"note: {note}", file=sys.stderr)
+        print(f"note: {safe(note)}", file=sys.stderr)
     for warning in snap.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        print(f"warning: {safe(warning)}", file=sys.stderr)
     return 0

@@ -12,10 +12,13 @@ import argparse
 import sys
 from typing import Any, TextIO
 
-from ipfrag.errors import InsufficientCapacity
+from ipfrag.cli._args import nonnegative_int, positive_int
+from ipfrag.errors import InsufficientCapacity, InvalidArgument, InvalidCidr, InvalidType
 from ipfrag.subnet import Subnet
 
 __all__ = ["register", "run_demo"]
+
+_SHORTEST, _LONGEST = 16, 28  # AWS's IPv4 subnet sizes
 
 
 def run_demo(
@@ -29,7 +32,10 @@ def run_demo(
     """Scatter ``singles`` addresses, then take /28 prefixes until EC2 would refuse.
 
     Prints a table as it goes and returns the figures of the failure moment.
-    Cost: O((singles + prefixes) * bits).
+    ``cidr`` must be an IPv4 subnet of an AWS size (/16 to /28); ``singles`` at most
+    its usable addresses; ``step`` >= 1. Else :class:`~ipfrag.errors.InvalidCidr`,
+    :class:`~ipfrag.errors.InvalidArgument` or :class:`~ipfrag.errors.InvalidType`,
+    before anything is printed. Cost: O((singles + prefixes) * bits).
 
     >>> import io
     >>> r = run_demo("10.0.0.0/22", singles=120, step=60, seed=1, out=io.StringIO())
@@ -38,8 +44,19 @@ def run_demo(
     """
     out = out if out is not None else sys.stdout
     s = Subnet(cidr, policy="random", seed=seed)
+    if s.version != 4 or not _SHORTEST <= s.cidr.prefixlen <= _LONGEST:
+        raise InvalidCidr(
+            f"the demo takes an IPv4 subnet of an AWS size, /{_SHORTEST} to /{_LONGEST}, "
+            f"not {s.cidr}"
+        )
     blocks = s.free_block_count(28)
     usable = s.free_addresses
+    for what, value, least, most in (("singles", singles, 0, usable), ("step", step, 1, None)):
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise InvalidType(f"{what} must be an int, not {type(value).__name__}")
+        if value < least or (most is not None and value > most):
+            bound = f"{least} to {most}" if most is not None else f">= {least}"
+            raise InvalidArgument(f"{what} must be {bound} for {s.cidr}, not {value}")
     print(f"Subnet {s.cidr}: {usable} usable addresses, {blocks} possible /28 prefixes", file=out)
     print("(the first and last /28 hold addresses AWS reserves)\n", file=out)
     header = f"{'singles':>8} {'used %':>7} {'free IPs':>9} {'free /28':>9} {'random model':>13}"
@@ -106,7 +123,14 @@ def register(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--cidr", default="10.0.0.0/20", help="IPv4 subnet (default 10.0.0.0/20)")
-    p.add_argument("--singles", type=int, default=600, help="single addresses to scatter")
-    p.add_argument("--step", type=int, default=100, help="print a row every STEP addresses")
+    p.add_argument(
+        "--singles",
+        type=nonnegative_int,
+        default=600,
+        help="single addresses to scatter (at most the usable ones)",
+    )
+    p.add_argument(
+        "--step", type=positive_int, default=100, help="print a row every STEP addresses"
+    )
     p.add_argument("--seed", type=int, default=7, help="random seed (EC2-like placement)")
     p.set_defaults(func=_run)

@@ -15,18 +15,10 @@ import argparse
 import sys
 from typing import Any
 
-from ipfrag.aws.limits import (
-    InvalidInstanceLimits,
-    UnknownInstanceType,
-    VcpusRequired,
-    instance_limits,
-    max_pods,
-)
+from ipfrag.aws.limits import instance_limits, max_pods
 from ipfrag.cli._args import positive_int
 
 __all__ = ["register", "run"]
-
-_USAGE_ERROR = 2
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> argparse.ArgumentParser:
@@ -74,19 +66,19 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> argparse.ArgumentPa
 
 
 def run(args: argparse.Namespace) -> int:
-    """Compute and print max pods for the parsed arguments; returns the exit status. O(1)."""
-    try:
-        value = max_pods(
-            args.instance_type,
-            prefix_delegation=args.prefix_delegation,
-            custom_networking=args.custom_networking,
-            max_enis=args.max_enis,
-            vcpus=args.vcpus,
-            cap=args.cap,
-        )
-    except (UnknownInstanceType, VcpusRequired, InvalidInstanceLimits) as exc:
-        print(f"ipfrag max-pods: error: {exc}", file=sys.stderr)
-        return _USAGE_ERROR
+    """Compute and print max pods for the parsed arguments; returns the exit status. O(1).
+
+    An unknown type or a cap that needs ``--vcpus`` raises; :func:`ipfrag.cli.main`
+    reports it on one line with exit status 2.
+    """
+    value = max_pods(
+        args.instance_type,
+        prefix_delegation=args.prefix_delegation,
+        custom_networking=args.custom_networking,
+        max_enis=args.max_enis,
+        vcpus=args.vcpus,
+        cap=args.cap,
+    )
     limits = instance_limits(args.instance_type)
     if args.prefix_delegation and not limits.supports_prefix_delegation:
         print(
