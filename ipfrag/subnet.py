@@ -1206,9 +1206,11 @@ def _show(value: object, limit: int = 60) -> str:
     """``repr`` for an error message: never raises, never floods the message."""
     if isinstance(value, int) and value.bit_length() > 64:
         return f"an int of {value.bit_length()} bits"
+    if isinstance(value, (list, tuple, dict, set, frozenset)) and len(value) > 8:
+        return f"a {type(value).__name__} of {len(value)} items"
     try:
         text = repr(value)
-    except Exception:  # a hostile __repr__ must not replace the real error
+    except Exception:  # a hostile or too deep __repr__ must not replace the real error
         text = f"<{type(value).__name__}>"
     return text if len(text) <= limit else f"{text[: limit - 3]}..."
 
@@ -1257,7 +1259,7 @@ def _field(data: Mapping[str, Any], key: str, types: type | tuple[type, ...]) ->
     if not isinstance(value, types) or (
         isinstance(value, bool) and bool not in (types if isinstance(types, tuple) else (types,))
     ):
-        raise SnapshotError(f"field {key!r} has the wrong type: {value!r}")
+        raise SnapshotError(f"field {key!r} has the wrong type: {_show(value)}")
     return value
 
 
@@ -1286,7 +1288,7 @@ def _json_copy(value: object, what: str) -> dict[str, Any]:
             if isinstance(dst, dict):
                 name = _json_key(key, path)
                 if name in dst:
-                    raise InvalidArgument(f"{path} has two keys written as {name!r} in JSON")
+                    raise InvalidArgument(f"{path} has two keys written as {_show(name)} in JSON")
                 where = _clip(f"{path}[{_show(name)}]")
             else:
                 where = _clip(f"{path}[{key}]")
