@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple, TypeAlias, TypeVar
 
 from ipfrag._ledger import Ledger, make_ledger
+from ipfrag._repr import short as _show
 from ipfrag.core import POLICIES, AddressSpace, BitmapSpace, Policy, make_space
 from ipfrag.errors import (
     AddressInUse,
@@ -1200,19 +1201,6 @@ def _reject_zone(value: str | Address | Network) -> None:
             f"{_show(str(value))} has a zone id (%{_show(zone)[1:-1]}); "
             "subnet addresses and CIDRs take none"
         )
-
-
-def _show(value: object, limit: int = 60) -> str:
-    """``repr`` for an error message: never raises, never floods the message."""
-    if isinstance(value, int) and value.bit_length() > 64:
-        return f"an int of {value.bit_length()} bits"
-    if isinstance(value, (list, tuple, dict, set, frozenset)) and len(value) > 8:
-        return f"a {type(value).__name__} of {len(value)} items"
-    try:
-        text = repr(value)
-    except Exception:  # a hostile or too deep __repr__ must not replace the real error
-        text = f"<{type(value).__name__}>"
-    return text if len(text) <= limit else f"{text[: limit - 3]}..."
 
 
 def _wrong_type(what: str, expected: str, value: object) -> InvalidType:

@@ -539,3 +539,60 @@ def test_the_dense_core_has_a_stated_ceiling() -> None:
     for cidr in ("10.0.0.0/7", "2600::/100"):
         with pytest.raises(InvalidArgument, match=r"at most 2\*\*24"):
             _peak(lambda c=cidr: Subnet(c, backend="bitmap"))
+
+
+# ------------------------------------------------------------------- the core
+
+CORE_CALLS: dict[str, Callable[..., Any]] = {
+    "claim": lambda sp, a, b: sp.claim(a, b),
+    "release": lambda sp, a, b: sp.release(a, b),
+    "fill": lambda sp, a, b: sp.fill(a, b),
+    "is_free": lambda sp, a, b: sp.is_free(a, b),
+    "free_within": lambda sp, a, b: sp.free_within(a, b),
+    "track": lambda sp, a, b: sp.track(a),
+    "free_block_count": lambda sp, a, b: sp.free_block_count(a, within=b),
+    "has_free_block": lambda sp, a, b: sp.has_free_block(a),
+    "iter_free_blocks": lambda sp, a, b: _iterate(sp.iter_free_blocks(a, within=b)),
+    "iter_maximal_free": lambda sp, a, b: _iterate(sp.iter_maximal_free(within=a)),
+    "pick_address": lambda sp, a, b: sp.pick_address(a, within=b),
+    "pick_address unit": lambda sp, a, b: sp.pick_address("best-fit", unit=a),
+    "pick_block": lambda sp, a, b: sp.pick_block(a, b),
+}
+
+
+@given(
+    backend=st.sampled_from(["bitmap", "sparse"]),
+    name=st.sampled_from(sorted(CORE_CALLS)),
+    a=st.integers(min_value=-2, max_value=10) | ANYTHING | st.tuples(ANYTHING, ANYTHING),
+    b=st.integers(min_value=-2, max_value=10) | ANYTHING | st.tuples(ANYTHING, ANYTHING),
+)
+def test_the_core_takes_anything(backend: str, name: str, a: Any, b: Any) -> None:
+    from ipfrag.core import make_space
+
+    sp = make_space(8, backend)  # type: ignore[arg-type]
+    sp.claim(17)
+    before = (sp.free_count, sp.histogram(), list(sp.iter_maximal_free()))
+    try:
+        CORE_CALLS[name](sp, a, b)
+    except Exception as e:
+        assert_typed(e)
+        assert (sp.free_count, sp.histogram(), list(sp.iter_maximal_free())) == before
+    sp._check()
+
+
+@pytest.mark.parametrize(
+    ("bits", "backend", "error"),
+    [
+        (None, "auto", InvalidType),
+        (8.0, "auto", InvalidType),
+        (-1, "auto", InvalidArgument),
+        (129, "sparse", InvalidArgument),
+        (8, None, InvalidType),
+        (8, "tree", InvalidArgument),
+    ],
+)
+def test_make_space_arguments(bits: Any, backend: Any, error: type[Exception]) -> None:
+    from ipfrag.core import make_space
+
+    with pytest.raises(error):
+        make_space(bits, backend)

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 from typing import Literal
 
+from ipfrag._repr import short
 from ipfrag.core.base import POLICIES, AddressSpace, Block, Policy
 from ipfrag.core.bitmap import MAX_BITMAP_BITS, BitmapSpace
 from ipfrag.core.sparse import SparseSpace
-from ipfrag.errors import InvalidArgument
+from ipfrag.errors import InvalidArgument, InvalidType
 
 __all__ = [
     "MAX_BITMAP_BITS",
@@ -44,10 +45,16 @@ def make_space(bits: int, backend: Backend = "auto") -> AddressSpace:
     >>> type(make_space(16)).__name__, type(make_space(64)).__name__
     ('BitmapSpace', 'SparseSpace')
     """
+    if not isinstance(bits, int) or isinstance(bits, bool):
+        raise InvalidType(f"bits must be an int, not {short(bits)}")
+    if not isinstance(backend, str):
+        raise InvalidType(f"backend must be a string, not {short(backend)}")
     if backend == "auto":
         backend = "bitmap" if bits <= MAX_BITMAP_BITS else "sparse"
     if backend == "bitmap":
         return BitmapSpace(bits)
     if backend == "sparse":
         return SparseSpace(bits)
-    raise InvalidArgument(f"unknown backend {backend!r}; expected 'auto', 'bitmap' or 'sparse'")
+    raise InvalidArgument(
+        f"unknown backend {short(backend)}; expected 'auto', 'bitmap' or 'sparse'"
+    )

@@ -20,7 +20,16 @@ import random
 from collections.abc import Iterator
 from typing import Literal
 
-from ipfrag.errors import AddressInUse, InvalidArgument, Misaligned, NotAllocated, OutsideSubnet
+from ipfrag._repr import short
+from ipfrag.errors import (
+    AddressInUse,
+    InvalidArgument,
+    InvalidType,
+    IpfragError,
+    Misaligned,
+    NotAllocated,
+    OutsideSubnet,
+)
 
 __all__ = ["POLICIES", "AddressSpace", "Block", "Policy"]
 
@@ -49,8 +58,10 @@ class AddressSpace(abc.ABC):
     __slots__ = ("_bits", "_cnt", "_tracked")
 
     def __init__(self, bits: int) -> None:
-        if not isinstance(bits, int) or isinstance(bits, bool) or not 0 <= bits <= 128:
-            raise InvalidArgument(f"bits must be an integer in 0..128, not {bits!r}")
+        if not isinstance(bits, int) or isinstance(bits, bool):
+            raise InvalidType(f"bits must be an int, not {short(bits)}")
+        if not 0 <= bits <= 128:
+            raise InvalidArgument(f"bits must be in 0..128, not {short(bits)}")
         self._bits = bits
         # _cnt[k]: number of fully free aligned blocks of order k.
         self._cnt = [1 << (bits - k) for k in range(bits + 1)]
@@ -102,17 +113,30 @@ class AddressSpace(abc.ABC):
     # ------------------------------------------------------------- validation
     def _check_block(self, offset: int, order: int) -> None:
         if not isinstance(order, int) or not 0 <= order <= self._bits:
-            raise OutsideSubnet(f"block order {order!r} outside 0..{self._bits}")
+            raise self._order_error(order)
         if not isinstance(offset, int) or not 0 <= offset < (1 << self._bits):
-            raise OutsideSubnet(f"offset {offset!r} outside 0..{(1 << self._bits) - 1}")
+            raise self._offset_error(offset)
         if offset & ((1 << order) - 1):
             raise Misaligned(f"offset {offset} is not aligned on a block of 2**{order}")
 
     def _within(self, within: Block | None) -> Block:
         if within is None:
             return (0, self._bits)
+        if not isinstance(within, tuple) or len(within) != 2:
+            raise InvalidType(f"within must be an (offset, order) tuple, not {short(within)}")
         self._check_block(*within)
         return within
+
+    # The errors of the checks above, built only on the failing path.
+    def _order_error(self, order: object) -> IpfragError:
+        if not isinstance(order, int):
+            return InvalidType(f"a block order must be an int, not {short(order)}")
+        return OutsideSubnet(f"block order {short(order)} outside 0..{self._bits}")
+
+    def _offset_error(self, offset: object) -> IpfragError:
+        if not isinstance(offset, int):
+            return InvalidType(f"an offset must be an int, not {short(offset)}")
+        return OutsideSubnet(f"offset {short(offset)} outside 0..{(1 << self._bits) - 1}")
 
     # ------------------------------------------------------ backend primitives
     @abc.abstractmethod
@@ -244,7 +268,7 @@ class AddressSpace(abc.ABC):
         (4,)
         """
         if not isinstance(order, int) or not 0 <= order <= self._bits:
-            raise OutsideSubnet(f"block order {order!r} outside 0..{self._bits}")
+            raise self._order_error(order)
         if order not in self._tracked and order > 0:
             self._build_tracking(order)
             self._tracked.add(order)
@@ -271,7 +295,7 @@ class AddressSpace(abc.ABC):
         (15, 1)
         """
         if not isinstance(order, int) or not 0 <= order <= self._bits:
-            raise OutsideSubnet(f"block order {order!r} outside 0..{self._bits}")
+            raise self._order_error(order)
         if within is None:
             return self._cnt[order]
         wo, wk = self._within(within)
@@ -356,7 +380,7 @@ class AddressSpace(abc.ABC):
         [0, 8, 12]
         """
         if not isinstance(order, int) or not 0 <= order <= self._bits:
-            raise OutsideSubnet(f"block order {order!r} outside 0..{self._bits}")
+            raise self._order_error(order)
         wo, wk = self._within(within)
         if wk < order:
             return
@@ -426,7 +450,7 @@ class AddressSpace(abc.ABC):
         True
         """
         if policy not in POLICIES:
-            raise InvalidArgument(f"unknown policy {policy!r}; expected one of {POLICIES}")
+            raise _policy_error(policy)
         wo, wk = self._within(within)
         wi = wo >> wk
         free = self._node_free(wk, wi)
@@ -437,6 +461,8 @@ class AddressSpace(abc.ABC):
         if policy == "lowest":
             return self._lowest_address(wk, wi, free)
         # best-fit
+        if not isinstance(unit, int):
+            raise InvalidType(f"unit must be an int, not {short(unit)}")
         unit = min(max(unit, 0), wk)
         lo = wo >> unit
         idx = self._fullest_partial(unit, lo, lo + (1 << (wk - unit)))
@@ -492,9 +518,9 @@ class AddressSpace(abc.ABC):
         (0, 112)
         """
         if not isinstance(order, int) or not 0 <= order <= self._bits:
-            raise OutsideSubnet(f"block order {order!r} outside 0..{self._bits}")
+            raise self._order_error(order)
         if policy not in POLICIES:
-            raise InvalidArgument(f"unknown policy {policy!r}; expected one of {POLICIES}")
+            raise _policy_error(policy)
         wo, wk = self._within(within)
         if wk < order:
             return None
@@ -584,3 +610,9 @@ class AddressSpace(abc.ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(bits={self._bits}, free={self.free_count})"
+
+
+def _policy_error(policy: object) -> IpfragError:
+    if not isinstance(policy, str):
+        return InvalidType(f"a policy must be a string, not {short(policy)}")
+    return InvalidArgument(f"unknown policy {short(policy)}; expected one of {POLICIES}")
