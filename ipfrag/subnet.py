@@ -741,15 +741,13 @@ class Subnet:
         """
         return self._guarded(self._allocation(entry) for entry in self._ledger)
 
-    def _stamp(self) -> tuple[int, int]:
-        return self._ledger.changes, self._reservation_changes
-
     def _guarded(self, items: Iterator[_T]) -> Iterator[_T]:
         """``items``, stopped by ``RuntimeError`` as soon as the subnet changes (as a dict)."""
-        stamp = self._stamp()
+        ledger = self._ledger
+        changes, reservation_changes = ledger.changes, self._reservation_changes
         for item in items:
             yield item
-            if self._stamp() != stamp:
+            if ledger.changes != changes or self._reservation_changes != reservation_changes:
                 raise RuntimeError("Subnet changed during iteration")
 
     def allocations_of(self, owner: str | None) -> list[Allocation]:
