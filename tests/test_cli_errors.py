@@ -21,7 +21,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import ipfrag.cli.demo
-from ipfrag import InvalidArgument
+from ipfrag import InvalidArgument, InvalidCidr, InvalidType
 from ipfrag.aws.live import AwsAccessDenied, AwsNotFound, AwsReadError
 from ipfrag.cli import EXIT_AWS_ERROR, EXIT_INTERRUPTED, EXIT_USAGE_ERROR, main
 from ipfrag.cli._text import safe
@@ -243,3 +243,31 @@ def test_no_traceback_from_real_processes(tmp_path: Path) -> None:
         else:
             assert len(err.splitlines()) == 1, (argv, err)
             assert words in err and err.startswith(f"ipfrag {argv[0]}: error: "), (argv, err)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"cidr": 5}, InvalidType),
+        ({"cidr": "10.0.0.0/12"}, InvalidCidr),
+        ({"singles": "5"}, InvalidType),
+        ({"singles": -1}, InvalidArgument),
+        ({"singles": 4092}, InvalidArgument),
+        ({"step": 0}, InvalidArgument),
+        ({"step": 2.5}, InvalidType),
+    ],
+)
+def test_run_demo_checks_its_arguments_before_printing(
+    kwargs: dict[str, Any], error: type[Exception]
+) -> None:
+    out = io.StringIO()
+    with pytest.raises(error):
+        ipfrag.cli.demo.run_demo(**{"cidr": "10.0.0.0/20", **kwargs}, out=out)
+    assert out.getvalue() == ""
+
+
+def test_run_demo_on_a_full_subnet() -> None:
+    out = io.StringIO()
+    r = ipfrag.cli.demo.run_demo("10.0.0.0/28", singles=11, step=5, out=out)
+    assert r["error"] == "InsufficientFreeAddresses" and r["free_addresses"] == 0
+    assert "largest free block none." in out.getvalue()

@@ -91,7 +91,7 @@ def run_demo(
     print(
         f"\nAt that moment: {s.free_addresses} addresses free "
         f"({100 * s.free_addresses / usable:.0f}% of the subnet), {s.free_block_count(28)} "
-        f"free /28, largest free block /{s.largest_free_prefixlen()}.",
+        f"free /28, largest free block {_prefix(s.largest_free_prefixlen())}.",
         file=out,
     )
     print(
@@ -107,6 +107,10 @@ def run_demo(
         "free_addresses": s.free_addresses,
         "free_28": s.free_block_count(28),
     }
+
+
+def _prefix(length: int | None) -> str:
+    return "none" if length is None else f"/{length}"
 
 
 def _run(args: argparse.Namespace) -> int:
