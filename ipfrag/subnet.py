@@ -1299,8 +1299,10 @@ def _clip(text: str, limit: int = 120) -> str:
 
 
 def _json_scalar(value: object, where: str) -> str | int | float | bool | None:
-    if value is None or isinstance(value, (str, bool)):
+    if value is None or isinstance(value, bool):
         return value
+    if isinstance(value, str):
+        return str.__str__(value)  # a plain str, as JSON would give back (str enums too)
     if isinstance(value, int):
         try:
             str(value)
@@ -1317,7 +1319,7 @@ def _json_scalar(value: object, where: str) -> str | int | float | bool | None:
 def _json_key(key: object, where: str) -> str:
     """A mapping key as ``json.dumps`` writes it."""
     if isinstance(key, str):
-        return key
+        return str.__str__(key)
     if key is None or isinstance(key, (bool, int, float)):
         return json.dumps(_json_scalar(key, where))
     raise InvalidArgument(f"{where} has a key that is not a string: {_show(key)}")

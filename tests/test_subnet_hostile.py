@@ -12,6 +12,7 @@ nothing; ``to_dict()`` is always strict JSON. Plus, one class per test: zone ids
 from __future__ import annotations
 
 import copy
+import enum
 import ipaddress
 import json
 import tracemalloc
@@ -34,6 +35,14 @@ from ipfrag import (
 )
 
 # ------------------------------------------------------------------ fixtures
+
+
+class _Kind(str, enum.Enum):
+    A = "a"
+
+
+class _Level(enum.IntEnum):
+    HIGH = 2
 
 
 def v4(backend: str = "bitmap") -> Subnet:
@@ -403,6 +412,9 @@ def test_info_is_copied_as_json_and_to_dict_stays_strict() -> None:
         Subnet("10.0.0.0/24", info=cycle)
     s = Subnet("10.0.0.0/24", info={"t": (1, 2), 5: True, "n": None, "f": 0.5})
     assert s.info == {"t": [1, 2], "5": True, "n": None, "f": 0.5}
+    kinds = Subnet("10.0.0.0/24", info={_Kind.A: [_Kind.A, _Level.HIGH]}).info
+    assert kinds == {"a": ["a", 2]}
+    assert [type(v) for v in [*kinds, *kinds["a"]]] == [str, str, int], "plain JSON types"
     s.info["bad"] = float("nan")  # info is the subnet's own dict: to_dict re-checks it
     with pytest.raises(InvalidArgument, match="nan"):
         s.to_dict()
