@@ -68,7 +68,7 @@ _ANSI = {
 }
 _RESET = "\x1b[0m"
 _TELLING = ("fragmented", "full", "prefix_allocated", "reserved", "free")
-_RES_MARK = {"prefix": "-", "explicit": "="}
+_RES_MARK = {(): " ", ("prefix",): "-", ("explicit",): "=", ("explicit", "prefix"): "+"}
 _ROW = 64
 _MAX_CELLS = 4096
 
@@ -80,7 +80,7 @@ class Cell:
     cidr: Network
     cls: str
     counts: dict[str, int]
-    reservation: str | None
+    reservations: tuple[str, ...]
     holders: tuple[str, ...]
 
 
@@ -128,10 +128,7 @@ def cells(report: Report, max_cells: int = _MAX_CELLS) -> tuple[int, list[Cell]]
             k += 1
         counts["free"] = zoom - sum(counts.values())
         cls = next(k for k in _TELLING if counts[k])
-        res = None
-        r = bisect.bisect_right(report._res_starts, hi - 1) - 1
-        if r >= 0 and report._res_ranges[r][1] >= lo:
-            res = report._res_ranges[r][2]
+        res = report._reservations_in(lo, hi)
         out.append(
             Cell(
                 report._network(lo * report.block_size, zoom_order)
@@ -182,7 +179,7 @@ def text_map(
     10.0.0.0    r......r
                     ====
     legend: . free  % fragmented  # full  P prefix_allocated  r reserved
-            - in a prefix reservation  = in an explicit reservation
+            - in a prefix reservation  = in an explicit reservation  + both
     """
     if not isinstance(width, int) or width < 1:
         raise InvalidArgument(f"width must be a positive int, not {width!r}")
@@ -201,13 +198,13 @@ def text_map(
         if color:
             text = _merge_ansi(text)
         lines.append(f"{row[0].cidr.network_address!s:<{label_w}}{text}")
-        if any(c.reservation for c in row):
+        if any(c.reservations for c in row):
             any_res = True
-            marks = "".join(_RES_MARK.get(c.reservation or "", " ") for c in row).rstrip()
+            marks = "".join(_RES_MARK[c.reservations] for c in row).rstrip()
             lines.append(" " * label_w + marks)
     lines.append("legend: " + "  ".join(f"{CLASS_CHARS[k]} {k}" for k in CLASS_CHARS))
     if any_res:
-        lines.append("        - in a prefix reservation  = in an explicit reservation")
+        lines.append("        - in a prefix reservation  = in an explicit reservation  + both")
     return "\n".join(lines)
 
 
@@ -248,12 +245,12 @@ def _svg_parts(report: Report, width: int, max_cells: int, cell: int) -> Iterato
             yield (
                 f'<text x="4" y="{y + cell - 3}">{html.escape(str(c.cidr.network_address))}</text>'
             )
-        classes = f"cell {c.cls}" + (f" res-{c.reservation}" if c.reservation else "")
+        classes = " ".join(["cell", c.cls, *(f"res-{k}" for k in c.reservations)])
         tip = f"{c.cidr} {c.cls}"
         if zoom > 1:
             tip += " (" + ", ".join(f"{k} {n}" for k, n in c.counts.items() if n) + ")"
-        if c.reservation:
-            tip += f"; in a {c.reservation} reservation"
+        for k in c.reservations:
+            tip += f"; in a {k} reservation"
         if c.holders:
             tip += "; holders: " + ", ".join(c.holders)
         yield (
@@ -341,14 +338,14 @@ def to_png(report: Report, path: str | os.PathLike[str], *, max_cells: int = _MA
         ax.tick_params(axis="y", labelsize=6)
         ax.set_xticks([])
         for i, c in enumerate(cs):
-            if c.reservation:
+            if c.reservations:
                 ax.add_patch(
                     matplotlib.patches.Rectangle(
                         (i % width - 0.5, i // width - 0.5),
                         1,
                         1,
                         fill=False,
-                        edgecolor="black" if c.reservation == "prefix" else "purple",
+                        edgecolor="black" if "prefix" in c.reservations else "purple",
                         linewidth=0.8,
                     )
                 )

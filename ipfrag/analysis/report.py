@@ -165,7 +165,7 @@ class BlockInfo:
     cls: str
     used: int  # allocated addresses (AWS-reserved ones not counted)
     free: int
-    reservation: str | None  # "prefix", "explicit" or None
+    reservations: tuple[str, ...]  # kinds of the CIDR reservations it overlaps
     holders: tuple[str, ...]
 
 
@@ -489,11 +489,19 @@ class Report:
                 return c
         return None
 
-    def _reservation_of(self, index: int) -> str | None:
-        i = bisect.bisect_right(self._res_starts, index) - 1
-        if i >= 0 and self._res_ranges[i][0] <= index <= self._res_ranges[i][1]:
-            return self._res_ranges[i][2]
-        return None
+    def _reservations_in(self, lo: int, hi: int) -> tuple[str, ...]:
+        """Kinds of the reservations overlapping blocks ``lo .. hi - 1``, sorted. O(log R + r)."""
+        starts, ranges = self._res_starts, self._res_ranges
+        i = bisect.bisect_right(starts, lo) - 1
+        kinds: set[str] = set()
+        while i >= 0 and ranges[i][1] >= lo:  # ranges starting at or before lo
+            kinds.add(ranges[i][2])
+            i -= 1
+        i = bisect.bisect_right(starts, lo)
+        while i < len(ranges) and ranges[i][0] < hi:
+            kinds.add(ranges[i][2])
+            i += 1
+        return tuple(sorted(kinds))
 
     def _info(self, index: int) -> BlockInfo:
         c = self._covering(index)
@@ -503,7 +511,7 @@ class Report:
                 "prefix_allocated",
                 self.block_size,
                 0,
-                self._reservation_of(index),
+                self._reservations_in(index, index + 1),
                 (c[2] or "",),
             )
         u = self._touched.get(index)
@@ -512,7 +520,7 @@ class Report:
         used = u.used if u else 0
         free = self.block_size - used - self._aws_reserved.get(index, 0)
         return BlockInfo(
-            self._network(index), cls, used, free, self._reservation_of(index), holders
+            self._network(index), cls, used, free, self._reservations_in(index, index + 1), holders
         )
 
     def block(self, cidr: str | Network) -> BlockInfo:
@@ -650,7 +658,7 @@ class Report:
                         "cidr": str(b.cidr),
                         "used": b.used,
                         "free": b.free,
-                        "reservation": b.reservation,
+                        "reservations": list(b.reservations),
                         "holders": list(b.holders),
                     }
                     for b in frag
@@ -660,7 +668,7 @@ class Report:
         }
 
     def to_pandas(self, limit: int | None = MAX_LISTED) -> pandas.DataFrame:
-        """One row per block (columns ``cidr, class, used, free, reservation, holders``).
+        """One row per block (columns ``cidr, class, used, free, reservations, holders``).
 
         Needs pandas (extra ``ipfrag[pandas]``; :class:`ExtraMissing` otherwise). Huge
         spaces list only the blocks that are not free (see :meth:`iter_blocks`);
@@ -681,13 +689,13 @@ class Report:
                 b.cls,
                 b.used,
                 b.free,
-                b.reservation,
+                ",".join(b.reservations),
                 ",".join(b.holders),
             )
             for b in self.iter_blocks(limit)
         ]
         frame = pd.DataFrame(
-            rows, columns=["cidr", "class", "used", "free", "reservation", "holders"]
+            rows, columns=["cidr", "class", "used", "free", "reservations", "holders"]
         )
         frame.attrs["complete"] = self.complete(limit)
         return frame  # type: ignore[no-any-return]
