@@ -10,7 +10,7 @@ Built on :class:`~ipfrag.Subnet`'s public API only (it never imports :mod:`ipfra
   cheap enough to call at every simulation step;
 - maps: :func:`text_map`, :func:`to_svg`, :func:`to_png` (extra ``[plot]``),
   :func:`subnet_html` for notebooks;
-- :func:`node_drain` and :func:`plan_drain`: what draining EKS nodes frees;
+- :class:`Drain` (``.nodes``, ``.plan(k)``): what draining EKS nodes frees;
 - :func:`advise_reservation`: where a ``prefix`` CIDR reservation fits.
 
 >>> import ipfrag
@@ -19,6 +19,8 @@ Built on :class:`~ipfrag.Subnet`'s public API only (it never imports :mod:`ipfra
 (8, 'HEALTHY')
 """
 
+from ipfrag.analysis.advice import Advice, Place, advise_reservation
+from ipfrag.analysis.drain import Drain, DrainPlan, NodeDrain
 from ipfrag.analysis.maps import Cell, cells, subnet_html, text_map, to_png, to_svg
 from ipfrag.analysis.report import (
     BLOCK_CLASSES,
@@ -39,13 +41,19 @@ from ipfrag.analysis.report import (
 __all__ = [
     "BLOCK_CLASSES",
     "MAX_LISTED",
+    "Advice",
     "BlockInfo",
     "Cell",
+    "Drain",
+    "DrainPlan",
     "ExtraMissing",
     "Holders",
+    "NodeDrain",
+    "Place",
     "Report",
     "Score",
     "Severity",
+    "advise_reservation",
     "analyze",
     "cells",
     "fragmentation_score",
