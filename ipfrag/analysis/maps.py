@@ -191,12 +191,7 @@ def text_map(
     any_res = False
     for start in range(0, len(cs), width):
         row = cs[start : start + width]
-        text = "".join(
-            f"{_ANSI[c.cls]}{CLASS_CHARS[c.cls]}{_RESET}" if color else CLASS_CHARS[c.cls]
-            for c in row
-        )
-        if color:
-            text = _merge_ansi(text)
+        text = _colour(row) if color else "".join(CLASS_CHARS[c.cls] for c in row)
         lines.append(f"{row[0].cidr.network_address!s:<{label_w}}{text}")
         if any(c.reservations for c in row):
             any_res = True
@@ -208,11 +203,16 @@ def text_map(
     return "\n".join(lines)
 
 
-def _merge_ansi(text: str) -> str:
-    """Drop a reset immediately followed by the same colour (shorter escape runs)."""
-    for code in _ANSI.values():
-        text = text.replace(_RESET + code, "")
-    return text
+def _colour(row: list[Cell]) -> str:
+    """The row's characters with one colour escape per run of equal classes, reset at the end."""
+    out: list[str] = []
+    previous = None
+    for c in row:
+        if c.cls != previous:
+            out.append(_ANSI[c.cls])
+            previous = c.cls
+        out.append(CLASS_CHARS[c.cls])
+    return "".join(out) + _RESET
 
 
 # --------------------------------------------------------------------------- SVG
