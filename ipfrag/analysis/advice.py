@@ -28,6 +28,7 @@ import ipaddress
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from ipfrag.analysis.drain import drainable_node
 from ipfrag.analysis.report import block_prefixlen as _checked_prefixlen
@@ -48,6 +49,22 @@ class Place:
     prefixes: int  # prefixes of the block size it guarantees
     nodes: int | None  # nodes at max pods those prefixes serve (None without pods_per_node)
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form (keys as the attributes, the CIDR as text). O(holders).
+
+        >>> import ipaddress
+        >>> Place(ipaddress.ip_network("10.0.0.0/24"), 0, (), (), 16, 2).to_dict()["cidr"]
+        '10.0.0.0/24'
+        """
+        return {
+            "cidr": str(self.cidr),
+            "displaced": self.displaced,
+            "drain": list(self.drain),
+            "holders": list(self.holders),
+            "prefixes": self.prefixes,
+            "nodes": self.nodes,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class Advice:
@@ -65,6 +82,23 @@ class Advice:
     free_places: int
     places: tuple[Place, ...]
     truncated: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form (keys as the attributes). O(places).
+
+        >>> import ipfrag
+        >>> advise_reservation(ipfrag.Subnet("10.0.0.0/24"), 25).to_dict()["free_places"]
+        0
+        """
+        return {
+            "prefixlen": self.prefixlen,
+            "block_prefixlen": self.block_prefixlen,
+            "pods_per_node": self.pods_per_node,
+            "prefixes_per_node": self.prefixes_per_node,
+            "free_places": self.free_places,
+            "places": [p.to_dict() for p in self.places],
+            "truncated": self.truncated,
+        }
 
 
 def _split_outside(

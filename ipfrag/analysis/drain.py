@@ -42,7 +42,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from ipfrag.analysis.report import block_prefixlen
 from ipfrag.errors import InvalidArgument, InvalidType
@@ -81,6 +81,21 @@ class NodeDrain:
     blocks_touched: int  # blocks holding any of its addresses (its prefix blocks included)
     blocks_freed: int  # blocks that become free if it alone is drained
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form (keys as the attributes). O(owners).
+
+        >>> NodeDrain("i-1", ("eni-1",), 2, 1, 2, 1).to_dict()["blocks_freed"]
+        1
+        """
+        return {
+            "instance_id": self.instance_id,
+            "owners": list(self.owners),
+            "addresses": self.addresses,
+            "prefixes": self.prefixes,
+            "blocks_touched": self.blocks_touched,
+            "blocks_freed": self.blocks_freed,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class DrainPlan:
@@ -111,6 +126,22 @@ class DrainPlan:
         if self.method == "exact" or not self.nodes:
             return 1.0
         return len(self.nodes) / max(1, self.lower_bound)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form: the attributes plus ``bound``. O(nodes).
+
+        >>> DrainPlan(1, None, 0, "exact", 0, 0).to_dict()["nodes"] is None
+        True
+        """
+        return {
+            "k": self.k,
+            "nodes": None if self.nodes is None else list(self.nodes),
+            "blocks_freed": self.blocks_freed,
+            "method": self.method,
+            "lower_bound": self.lower_bound,
+            "bound": self.bound,
+            "recoverable": self.recoverable,
+        }
 
 
 class Drain:
