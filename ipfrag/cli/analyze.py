@@ -149,7 +149,7 @@ def _render(doc: dict[str, Any], top: int) -> list[str]:
             f"  fragmentation score  {doc['fragmentation_score']}  {doc['severity']}  "
             f"({blocks['fragmented'] + blocks['full']} of "
             f"{blocks['free'] + blocks['fragmented'] + blocks['full']} candidate /{length} "
-            "blocks spoiled; the support tool's score, at most 99 while one is free)"
+            "blocks spoiled)"
         )
     reported = doc["available_ip_address_count"]
     if reported is None:
