@@ -244,11 +244,12 @@ def _holders(
     for a in allocations:
         kind = _kind_of(subnet, a.owner, kinds)
         owners[kind].add(a.owner or "")
+        size = 1 << (a.cidr.max_prefixlen - a.cidr.prefixlen)  # num_addresses is slow
         if a.kind == "prefix":
             prefixes[kind] += 1
-            in_prefixes[kind] += a.cidr.num_addresses
+            in_prefixes[kind] += size
         else:
-            singles[kind] += a.cidr.num_addresses
+            singles[kind] += size
     result = [Holders(k, len(owners[k]), singles[k], prefixes[k], in_prefixes[k]) for k in owners]
     result.sort(key=lambda h: (-h.addresses, -h.total, h.kind))
     return result
