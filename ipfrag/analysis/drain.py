@@ -21,7 +21,7 @@ AWS reserves can never be freed by draining.
 
 The greedy repeatedly adds the group of nodes that completes blocks at the best rate
 (blocks freed per node added). Its answer is compared with a lower bound on the
-optimum (the fewest nodes whose blocks touched could add up to ``k``), so a plan
+optimum (the fewest nodes whose freeable blocks could add up to ``k``), so a plan
 always says how far from optimal it can be: ``len(nodes) / lower_bound``.
 
 >>> import ipfrag
@@ -197,7 +197,12 @@ class Drain:
             groups[frozenset((n,))] += c
             touched[n] += c
         self._groups = dict(groups)
-        self._touched = dict(touched)
+        # The most blocks a node can help free: the freeable blocks it holds addresses in.
+        # Summed over any set of nodes, it bounds what draining them frees.
+        self._gain: dict[str, int] = defaultdict(int)
+        for group, w in groups.items():
+            for n in group:
+                self._gain[n] += w
         self.nodes: list[NodeDrain] = sorted(
             (
                 NodeDrain(
@@ -227,7 +232,7 @@ class Drain:
 
     def _lower_bound(self, k: int) -> int:
         total = m = 0
-        for t in sorted(self._touched.values(), reverse=True):
+        for t in sorted(self._gain.values(), reverse=True):
             if total >= k:
                 break
             total += t
@@ -235,29 +240,38 @@ class Drain:
         return m
 
     def _greedy(self, k: int) -> list[str]:
+        by_node: dict[str, list[frozenset[str]]] = defaultdict(list)
+        for group in self._groups:
+            for n in group:
+                by_node[n].append(group)
         chosen: set[str] = set()
+        done: set[frozenset[str]] = set()
         freed = 0
         order: list[str] = []
         while freed < k:
             best: tuple[float, int, tuple[str, ...]] | None = None
-            candidates = {group - chosen for group in self._groups if not group <= chosen}
+            candidates = {group - chosen for group in self._groups if group not in done}
             for missing in candidates:
                 after = chosen | missing
-                gain = sum(w for group, w in self._groups.items() if group <= after) - freed
+                # Only groups holding one of the missing nodes can complete now.
+                completed = {g for n in missing for g in by_node[n] if g not in done and g <= after}
+                gain = sum(self._groups[g] for g in completed)
                 key = (gain / len(missing), -len(missing), tuple(sorted(missing)))
                 if best is None or key[:2] > best[:2] or (key[:2] == best[:2] and key[2] < best[2]):
                     best = key
             assert best is not None  # the caller checked k <= recoverable
             chosen.update(best[2])
             order.extend(best[2])
-            freed = self.freed_by(chosen)
+            newly = {g for n in best[2] for g in by_node[n] if g not in done and g <= chosen}
+            done |= newly
+            freed += sum(self._groups[g] for g in newly)
         return order
 
     def _exact(self, k: int, lower: int, upper: int, budget: int) -> list[str] | None:
         """A set of fewer than ``upper`` nodes freeing ``k`` blocks, None if there is none;
         raises _OutOfBudget when the search grows past ``budget`` steps."""
-        relevant = sorted(self._touched, key=lambda n: (-self._touched[n], n))
-        touched = [self._touched[n] for n in relevant]
+        relevant = sorted(self._gain, key=lambda n: (-self._gain[n], n))
+        gains = [self._gain[n] for n in relevant]
         index = {n: i for i, n in enumerate(relevant)}
         groups = [(sorted(index[n] for n in g), w) for g, w in self._groups.items()]
         by_node: list[list[int]] = [[] for _ in relevant]
@@ -277,8 +291,8 @@ class Drain:
             if steps > budget:
                 raise _OutOfBudget
             for i in range(start, len(relevant)):
-                # touched is sorted descending: the best the next `left` nodes can add.
-                if value + sum(touched[i : i + left]) < k:
+                # gains are sorted descending: the best the next `left` nodes can add.
+                if value + sum(gains[i : i + left]) < k:
                     return None
                 gained = 0
                 for gi in by_node[i]:
@@ -305,9 +319,10 @@ class Drain:
 
         Exact (minimal) when the branch and bound finishes within ``exact_budget``
         search steps, else greedy with its bound stated (see the module). Raises
-        :class:`~ipfrag.InvalidArgument` for ``k < 1``. Cost: greedy O(k * G^2 * g)
-        for G block groups of g nodes at most; the exact search is exponential in the
-        plan's size, capped by the budget.
+        :class:`~ipfrag.InvalidArgument` for ``k < 1``. Cost: the greedy is O(s * G * g * d)
+        for s steps (at most the plan's size), G block groups of at most g nodes and d
+        groups per node; the exact search is exponential in the plan's size, capped by
+        the budget.
 
         >>> import ipfrag
         >>> Drain(ipfrag.Subnet("10.0.0.0/24")).plan(1).nodes is None
