@@ -40,7 +40,12 @@ __all__ = ["Advice", "Place", "advise_reservation"]
 
 @dataclass(frozen=True, slots=True)
 class Place:
-    """One aligned place for a reservation, and what creating it there takes and gives."""
+    """One aligned place for a reservation, and what creating it there takes and gives.
+
+    >>> import ipaddress
+    >>> Place(ipaddress.ip_network("10.0.1.0/24"), 0, (), (), prefixes=16, nodes=2).nodes
+    2
+    """
 
     cidr: Network
     displaced: int  # addresses of drainable owners inside (0: it can be reserved as is)
@@ -73,6 +78,11 @@ class Advice:
     ``free_places`` counts every place usable now (only the first ``limit`` are
     listed in ``places``; ``truncated`` says so). When it is 0, ``places`` holds the
     places displacing the fewest drainable addresses, best first.
+
+    >>> import ipfrag
+    >>> a = advise_reservation(ipfrag.Subnet("10.0.0.0/24"), 26, pods_per_node=40)
+    >>> a.free_places, a.prefixes_per_node, a.places[0].nodes
+    (2, 3, 1)
     """
 
     prefixlen: int

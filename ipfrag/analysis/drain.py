@@ -72,7 +72,12 @@ def drainable_node(info: dict[str, object]) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class NodeDrain:
-    """What draining one node alone gives (see :attr:`Drain.nodes`)."""
+    """What draining one node alone gives (see :attr:`Drain.nodes`).
+
+    >>> NodeDrain("i-1", ("eni-1", "eni-2"), addresses=3, prefixes=1, blocks_touched=3,
+    ...           blocks_freed=1).blocks_freed
+    1
+    """
 
     instance_id: str
     owners: tuple[str, ...]  # its ENIs in this subnet
@@ -105,6 +110,9 @@ class DrainPlan:
     blocks (``recoverable`` says how many it would). ``method`` is ``"exact"`` (the
     plan is minimal) or ``"greedy"`` (at most ``len(nodes) / lower_bound`` times the
     minimum).
+
+    >>> DrainPlan(2, ("i-1",), 3, "exact", 1, 5).bound
+    1.0
     """
 
     k: int
@@ -150,6 +158,12 @@ class Drain:
     Built once, O(A) for A allocations (plus an owner info read per owner); then
     :attr:`nodes` is O(G) and :meth:`plan` is exact or greedy as described in the
     module. The model keeps no reference to the subnet.
+
+    >>> import ipfrag
+    >>> s = ipfrag.Subnet("10.0.0.0/26"); _ = s.allocate_prefix("10.0.0.16/28", owner="eni-1")
+    >>> s.set_owner_info("eni-1", {"instance_id": "i-1", "drainable": True})
+    >>> d = Drain(s); d.recoverable, d.nodes[0].blocks_freed
+    (1, 1)
     """
 
     def __init__(self, subnet: Subnet, prefixlen: int | None = None) -> None:

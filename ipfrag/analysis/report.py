@@ -70,11 +70,19 @@ MAX_LISTED = 4096
 
 
 class ExtraMissing(IpfragError, ImportError):
-    """An optional dependency (an ipfrag extra such as ``[plot]`` or ``[pandas]``) is missing."""
+    """An optional dependency (an ipfrag extra such as ``[plot]`` or ``[pandas]``) is missing.
+
+    >>> issubclass(ExtraMissing, IpfragError) and issubclass(ExtraMissing, ImportError)
+    True
+    """
 
 
 class Severity(str, enum.Enum):
-    """The support tool's severity bands for the fragmentation score."""
+    """The support tool's severity bands for the fragmentation score (stable JSON strings).
+
+    >>> Severity("HIGH") is Severity.HIGH, Severity.EXHAUSTED.value
+    (True, 'EXHAUSTED')
+    """
 
     HEALTHY = "HEALTHY"
     LOW = "LOW"
@@ -260,7 +268,10 @@ class Interface:
     """One owner (a network interface) of a subnet: who it is and what it holds.
 
     ``kind``, ``label`` and ``instance_id`` come from the owner info the AWS layer
-    writes (None when absent).
+    writes (None when absent; ``kind`` is then ``"unknown"``).
+
+    >>> Interface("eni-1", "lambda", None, None, ("10.0.0.9",), ()).addresses
+    ('10.0.0.9',)
     """
 
     owner: str
