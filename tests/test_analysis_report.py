@@ -123,12 +123,17 @@ def states(draw: st.DrawFn, version: int) -> tuple[ipfrag.Subnet, Oracle, int]:
             continue
         oracle.prefixes.append((off, k))
         oracle.used.update(range(off, off + (1 << k)))
-    for a in draw(st.lists(st.integers(0, size - 1), max_size=size)):
+    singles = draw(st.lists(st.integers(0, size - 1), max_size=size))
+    if draw(st.integers(0, 4)) == 0:  # nearly or completely full: CRITICAL and EXHAUSTED
+        singles = [a for a in range(size) if a % draw(st.integers(1, 64))]
+    for a in singles:
         if a in oracle.used or a in oracle.aws:
             continue
         subnet.allocate_ip(net(subnet, a, 0).network_address, owner=f"e{a % 3}")
         oracle.used.add(a)
-    prefixlen = draw(st.integers(maxbits - bits, maxbits))
+    # Mostly lengths with several blocks; the subnet's own length now and then.
+    own = draw(st.integers(0, 9)) == 0
+    prefixlen = maxbits - bits if own else draw(st.integers(maxbits - bits + 2, maxbits))
     return subnet, oracle, prefixlen
 
 
