@@ -296,3 +296,18 @@ def test_report_is_a_value_and_has_a_repr() -> None:
     s.allocate_ip("10.0.0.20")
     assert r.blocks["fragmented"] == 0 and "score 0 HEALTHY" in repr(r)
     assert "<svg" in r._repr_html_()
+
+
+def test_to_pandas_without_pandas_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_pandas(name: str, *args: object, **kwargs: object) -> object:
+        if name == "pandas":
+            raise ImportError("no pandas")
+        return real_import(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(builtins, "__import__", no_pandas)
+    with pytest.raises(ipfrag.analysis.ExtraMissing, match=r"ipfrag\[pandas\]"):
+        analyze(ipfrag.Subnet("10.0.0.0/24")).to_pandas()

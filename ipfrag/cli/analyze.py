@@ -438,8 +438,8 @@ def run(args: argparse.Namespace) -> int:
         for subnet_id, subnet in snap.items():
             report = analyze(subnet, args.prefixlen)
             documents.append(_document(subnet, report, args))
-            if args.map:
-                maps.append(report.map(color=None if not args.json else False))
+            if args.map and not args.json:
+                maps.append(report.map())
             _write_maps(report, subnet_id, args, several)
     except (IpfragError, ValueError) as e:
         print(f"ipfrag analyze: error: {_safe(e)}", file=sys.stderr)
