@@ -174,3 +174,23 @@ def test_ipv6_prefix_length_range(capsys: pytest.CaptureFixture[str]) -> None:
     )
     (doc,) = json.loads(out)["subnets"]
     assert status == 0 and doc["blocks"]["total"] == 1 << 32
+
+
+def test_aws_text_cannot_drive_the_terminal(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    files = example_files("eks-prefix")
+    subnets = json.loads(files[0].read_text())
+    subnets["Subnets"][0]["Tags"] = [{"Key": "Name", "Value": "evil\x1b[2Jname"}]
+    (tmp_path / "subnets.json").write_text(json.dumps(subnets))
+    status, out, _ = run(
+        capsys,
+        "analyze",
+        "--subnets",
+        str(tmp_path / "subnets.json"),
+        "--network-interfaces",
+        str(files[1]),
+        "--cidr-reservations",
+        str(files[2]),
+    )
+    assert status == 0 and "\x1b" not in out and "(evil\\x1b[2Jname)" in out
