@@ -90,7 +90,7 @@ def test_report_on_the_examples_is_consistent(name: str, family: int) -> None:
     classes = ("free", "fragmented", "full", "reserved", "prefix_allocated")
     assert sum(r.blocks[k] for k in classes) == r.total_blocks
     assert r.prefix_blocks_available == s.free_block_count()
-    assert (score(s).value, score(s).severity) == (r.score.value, r.score.severity)
+    assert score(s) == r.score
     assert r.addresses["used_single"] + r.addresses["used_in_prefixes"] == s.used_addresses
 
 

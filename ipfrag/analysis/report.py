@@ -342,14 +342,13 @@ def _free_blocks_total(histogram: Mapping[int, int], prefixlen: int) -> int:
 
 
 def score(subnet: Subnet, prefixlen: int | None = None) -> Score:
-    """The fragmentation score and severity alone, consistent with :func:`analyze`'s.
+    """The fragmentation score and severity alone, equal to :func:`analyze`'s ``score``.
 
     Meant to be called often (the simulator scores every step). Cost: O(bits) for the
     free blocks (the buddy histogram, maintained counters), plus one pass over the
-    allocations to count the blocks prefixes cover: O(A) for A allocations (dense
-    subnets: plus an O(size) scan in C). The fragmented/full split is exact only when
-    no block is free (that is all the severity needs); otherwise ``full`` is 0 and
-    ``fragmented`` holds every spoiled block.
+    allocations for the blocks prefixes cover and the used addresses per block: O(A)
+    for A allocations (dense subnets: plus an O(size) scan in C), with no per-block
+    detail kept.
 
     >>> import ipfrag
     >>> s = ipfrag.Subnet("10.0.0.0/24"); _ = s.allocate_ip("10.0.0.17")
@@ -359,24 +358,22 @@ def score(subnet: Subnet, prefixlen: int | None = None) -> Score:
     length = block_prefixlen(subnet, prefixlen)
     j = subnet.cidr.max_prefixlen - length
     base = int(subnet.cidr.network_address)
-    total = subnet.size >> j
     free = _free_blocks_total(subnet.histogram(), length)
     reserved = {(int(a) - base) >> j for a in subnet.reserved_addresses}
-    covered = 0
-    used_in_reserved = 0
+    used: dict[int, int] = defaultdict(int)
     for a in subnet.allocations():
         order = a.cidr.max_prefixlen - a.cidr.prefixlen
         if a.kind == "prefix" and order >= j:
-            covered += 1 << (order - j)
-        elif (int(a.cidr.network_address) - base) >> j in reserved:
-            used_in_reserved += 1 << order
-    spoiled = total - free - len(reserved) - covered
-    if free:
-        return Score.of(free, spoiled, 0)
-    # No free block: CRITICAL if a candidate block still has a free address, else EXHAUSTED.
-    free_in_reserved = (len(reserved) << j) - len(subnet.reserved_addresses) - used_in_reserved
-    fragmented = 1 if subnet.free_addresses > free_in_reserved else 0
-    return Score.of(0, fragmented, spoiled - fragmented)
+            continue  # covers whole blocks: prefix_allocated, never a candidate
+        used[(int(a.cidr.network_address) - base) >> j] += 1 << order
+    full = fragmented = 0
+    for block, n in used.items():
+        if block not in reserved:
+            if n == 1 << j:
+                full += 1
+            else:
+                fragmented += 1
+    return Score.of(free, fragmented, full)
 
 
 def fragmentation_score(subnet: Subnet, prefixlen: int | None = None) -> int | None:
