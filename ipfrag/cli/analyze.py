@@ -268,14 +268,13 @@ def _render(doc: dict[str, Any], top: int) -> list[str]:
         for pl in a["places"]:
             gives = f"guarantees {pl['prefixes']} /{length} prefixes"
             if pl["nodes"] is not None:
-                gives += f" = {pl['nodes']} {a['instance_type']} nodes at max pods"
-            drain = (
-                f"; displaces {pl['displaced']} addresses: drain "
-                + ", ".join(_safe(n) for n in pl["drain"])
-                if pl["displaced"]
-                else ""
-            )
-            lines.append(f"    {pl['cidr']:<22} {gives}{drain}")
+                gives += f" = {pl['nodes']} {_safe(a['instance_type'])} node(s) at max pods"
+            lines.append(f"    {pl['cidr']:<22} {gives}")
+            if pl["displaced"]:
+                lines.append(
+                    f"      first displace {pl['displaced']} addresses: drain "
+                    f"{len(pl['drain'])} node(s): " + ", ".join(_safe(n) for n in pl["drain"])
+                )
     return lines
 
 
