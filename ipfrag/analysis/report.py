@@ -29,6 +29,7 @@ its 2**48 /80 blocks costs no more than its allocations.
 from __future__ import annotations
 
 import bisect
+import copy
 import enum
 import ipaddress
 import os
@@ -424,7 +425,7 @@ class Report:
         length = block_prefixlen(subnet, prefixlen)
         self.cidr: Network = subnet.cidr
         self.name = subnet.name
-        self.info: dict[str, Any] = dict(subnet.info)
+        self.info: dict[str, Any] = copy.deepcopy(subnet.info)
         self.prefixlen = length
         j = subnet.cidr.max_prefixlen - length
         self.block_size = 1 << j
