@@ -154,6 +154,7 @@ def test_drain_and_advice_sections(capsys: pytest.CaptureFixture[str]) -> None:
         (["--reserve", "29"], "cannot hold /28 prefixes"),
         (["--reserve", "24", "--instance-type", "no.such"], "no.such"),
         (["--svg", "/nonexistent/dir/map.svg"], "cannot write the SVG map"),
+        (["--instance-type", "m5.large"], "go with --reserve"),
     ],
 )
 def test_bad_input_is_one_line_and_status_2(

@@ -430,6 +430,8 @@ def run(args: argparse.Namespace) -> int:
     2
     """
     try:
+        if args.reserve is None and (args.instance_type or args.vcpus):
+            raise ValueError("--instance-type and --vcpus go with --reserve SIZE")
         snap = _load(args)
         several = len(snap) > 1
         documents = []
