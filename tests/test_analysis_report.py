@@ -255,6 +255,13 @@ def test_ipv6_64_is_summarized_not_enumerated() -> None:
     assert r.blocks["free"] == (1 << 16) - 4 and r.blocks["fragmented"] == 1
     assert not r.complete() and len(list(r.iter_blocks())) == 4
     assert r.to_pandas().attrs["complete"] is False
+    r112 = analyze(s, 112)  # 2**48 blocks, 2**32 under the /80 prefix: listings stop
+    assert len(list(r112.iter_blocks(limit=10))) == 10
+    assert [b.cls for b in r112.iter_blocks(limit=3)] == [
+        "reserved",
+        "prefix_allocated",
+        "prefix_allocated",
+    ]
     r96 = analyze(s, 96)  # 2**32 blocks: counted, never enumerated
     assert r96.total_blocks == 1 << 32 and r96.blocks["prefix_allocated"] == 1 << 16
     assert r96.blocks["free"] == (1 << 32) - (1 << 16) - 3

@@ -31,7 +31,9 @@ from __future__ import annotations
 import bisect
 import copy
 import enum
+import heapq
 import ipaddress
+import itertools
 import os
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
@@ -622,9 +624,9 @@ class Report:
 
     def iter_blocks(self, limit: int | None = MAX_LISTED) -> Iterator[BlockInfo]:
         """Every block in address order when there are at most ``limit`` (None: no bound);
-        otherwise only the blocks that are not free (bounded by the allocations).
+        otherwise the first ``limit`` blocks that are not free.
 
-        :attr:`complete` tells which. Cost: O(N log A) for N blocks listed.
+        :meth:`complete` tells which. Cost: O(N log A) for N blocks listed.
 
         >>> import ipfrag
         >>> [b.cls for b in ipfrag.analyze(ipfrag.Subnet("10.0.0.0/26")).iter_blocks()]
@@ -634,10 +636,11 @@ class Report:
             for idx in range(self.total_blocks):
                 yield self._info(idx)
             return
-        indices = set(self._classes)
-        for first, count, _ in self._covered:
-            indices.update(range(first, first + count))
-        for idx in sorted(indices):
+        covered = itertools.chain.from_iterable(
+            range(first, first + count) for first, count, _ in self._covered
+        )
+        used = heapq.merge(self._class_index, covered)  # disjoint, both ascending
+        for idx in itertools.islice(used, limit):
             yield self._info(idx)
 
     def complete(self, limit: int | None = MAX_LISTED) -> bool:
@@ -752,9 +755,10 @@ class Report:
     def to_pandas(self, limit: int | None = MAX_LISTED) -> pandas.DataFrame:
         """One row per block (columns ``cidr, class, used, free, reservations, holders``).
 
-        Needs pandas (extra ``ipfrag[pandas]``; :class:`ExtraMissing` otherwise). Huge
-        spaces list only the blocks that are not free (see :meth:`iter_blocks`);
-        ``frame.attrs["complete"]`` says which. Cost: O(N log A) for N rows.
+        Needs pandas (extra ``ipfrag[pandas]``; :class:`ExtraMissing` otherwise). Spaces
+        of more than ``limit`` blocks list only their first ``limit`` blocks that are not
+        free (see :meth:`iter_blocks`); ``frame.attrs["complete"]`` says which.
+        Cost: O(N log A) for N rows.
 
         >>> import ipfrag
         >>> df = ipfrag.analyze(ipfrag.Subnet("10.0.0.0/26")).to_pandas()
