@@ -365,4 +365,4 @@ class Drain:
 
 
 class _OutOfBudget(Exception):
-    pass
+    """The exact search grew past its budget: the greedy plan stands."""

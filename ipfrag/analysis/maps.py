@@ -162,7 +162,7 @@ def use_color(stream: IO[str] | None = None) -> bool:
     return bool(isatty and isatty())
 
 
-def _legend_zoom(zoom: int, prefixlen: int) -> str:
+def _legend_zoom(zoom: int) -> str:
     if zoom == 1:
         return "1 block per cell"
     return f"{zoom} blocks per cell, showing the most telling class among them"
@@ -192,7 +192,7 @@ def text_map(
         color = use_color()
     zoom, cs = cells(report, max_cells)
     label_w = len(str(report.cidr.broadcast_address)) + 2
-    lines = [f"/{report.prefixlen} blocks of {report.cidr}, {_legend_zoom(zoom, report.prefixlen)}"]
+    lines = [f"/{report.prefixlen} blocks of {report.cidr}, {_legend_zoom(zoom)}"]
     any_res = False
     for start in range(0, len(cs), width):
         row = cs[start : start + width]
@@ -230,7 +230,7 @@ def _svg_parts(report: Report, width: int, max_cells: int, cell: int) -> Iterato
     grid_w = label_w + width * cell
     legend_y = 24 + rows * cell + 12
     height = legend_y + 20 * (len(CLASS_CHARS) + 3)
-    title = f"/{report.prefixlen} blocks of {report.cidr}: {_legend_zoom(zoom, report.prefixlen)}"
+    title = f"/{report.prefixlen} blocks of {report.cidr}: {_legend_zoom(zoom)}"
     yield (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{max(grid_w, 420) + 8}" '
         f'height="{height}" font-family="monospace" font-size="11">'
@@ -274,7 +274,7 @@ def _svg_parts(report: Report, width: int, max_cells: int, cell: int) -> Iterato
     yield f'<rect class="free res-explicit" x="4" y="{y}" width="12" height="12"/>'
     yield f'<text x="22" y="{y + 10}">dashed: in an explicit reservation</text>'
     y += 20
-    yield f'<text x="4" y="{y + 10}">{html.escape(_legend_zoom(zoom, report.prefixlen))}</text>'
+    yield f'<text x="4" y="{y + 10}">{html.escape(_legend_zoom(zoom))}</text>'
     yield "</g></svg>"
 
 
@@ -337,7 +337,7 @@ def to_png(report: Report, path: str | os.PathLike[str], *, max_cells: int = _MA
             interpolation="nearest",
             aspect="equal",
         )
-        ax.set_title(f"/{report.prefixlen} blocks of {report.cidr} ({_legend_zoom(zoom, 0)})")
+        ax.set_title(f"/{report.prefixlen} blocks of {report.cidr} ({_legend_zoom(zoom)})")
         ax.set_yticks(range(rows))
         ax.set_yticklabels([str(cs[r * width].cidr.network_address) for r in range(rows)])
         ax.tick_params(axis="y", labelsize=6)
