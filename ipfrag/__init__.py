@@ -15,6 +15,7 @@ IPv4Network('10.0.0.16/28')
 
 from __future__ import annotations
 
+from ipfrag.analysis import Report, analyze
 from ipfrag.errors import (
     AddressInUse,
     InsufficientCapacity,
@@ -46,11 +47,13 @@ __all__ = [
     "Misaligned",
     "NotAllocated",
     "OutsideSubnet",
+    "Report",
     "Reservation",
     "ReservationConflict",
     "ReservedAddress",
     "SnapshotError",
     "Subnet",
+    "analyze",
 ]
 
 __version__ = "0.1.0"

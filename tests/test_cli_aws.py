@@ -79,7 +79,7 @@ def test_analyze_json_and_ipv6(capsys: pytest.CaptureFixture[str]) -> None:
     (report,) = doc["subnets"]
     f = expected_figures(*example_files("eks-ipv6"), family=6)
     assert doc["family"] == 6 and report["prefixlen"] == 80
-    assert report["free_blocks"] == f["blocks"] and report["can_carve"] is True
+    assert report["prefix_blocks_available"] == f["blocks"] and report["can_carve"] is True
     assert report["stranded_addresses"] == f["stranded"]
     assert report["available_ip_address_count"] is None and report["count_matches"] is None
     assert report["holders"][0]["kind"] == "eks_node_primary"
@@ -94,7 +94,7 @@ def test_analyze_other_prefix_length(capsys: pytest.CaptureFixture[str]) -> None
     )
     (report,) = json.loads(out)["subnets"]
     (s,) = load_snapshot(*EXAMPLE).values()
-    assert status == 0 and report["free_blocks"] == s.free_block_count(27)
+    assert status == 0 and report["prefix_blocks_available"] == s.free_block_count(27)
 
 
 def broken_copy(tmp_path: Path, **change: Any) -> Path:

@@ -78,14 +78,12 @@ from ipfrag.subnet import Subnet
 __all__ = [
     "SNAPSHOT_FORMAT",
     "SNAPSHOT_VERSION",
-    "Holders",
     "Mismatch",
     "RawSnapshot",
     "Snapshot",
     "SnapshotFieldError",
     "Source",
     "collect_snapshot",
-    "holders_by_kind",
     "load_snapshot",
     "read_snapshot",
     "save_snapshot",
@@ -1084,62 +1082,3 @@ def load_snapshot(
         policy=policy,
         seed=seed,
     )
-
-
-# --------------------------------------------------------------------------- who holds what
-
-
-@dataclass(frozen=True)
-class Holders:
-    """The addresses one kind of owner holds in a subnet (see :func:`holders_by_kind`).
-
-    >>> Holders("lambda", interfaces=2, addresses=2, prefixes=0).total
-    2
-    """
-
-    kind: str
-    interfaces: int  # distinct owners of this kind
-    addresses: int  # single addresses: these are what spoil /28s
-    prefixes: int
-    prefix_addresses: int = 0
-
-    @property
-    def total(self) -> int:
-        """Addresses held in all: single ones plus those inside prefixes."""
-        return self.addresses + self.prefix_addresses
-
-
-def holders_by_kind(subnet: Subnet) -> list[Holders]:
-    """Who holds the subnet's addresses, grouped by the owner info ``kind``, most first.
-
-    Owners without a ``kind`` in their info count as ``"unknown"``. Sorted by single
-    addresses held (those are what break aligned prefixes), then by total.
-    Cost: O(a) in the number of allocations.
-
-    >>> import ipfrag
-    >>> s = ipfrag.Subnet("10.0.0.0/24")
-    >>> _ = s.allocate_ip("10.0.0.9", owner="eni-1")
-    >>> s.set_owner_info("eni-1", {"kind": "lambda"})
-    >>> [(h.kind, h.addresses) for h in holders_by_kind(s)]
-    [('lambda', 1)]
-    """
-    owners: dict[str, set[str]] = defaultdict(set)
-    singles: dict[str, int] = defaultdict(int)
-    prefixes: dict[str, int] = defaultdict(int)
-    in_prefixes: dict[str, int] = defaultdict(int)
-    kinds: dict[str, str] = {}
-    for allocation in subnet.allocations():
-        owner = allocation.owner or ""
-        if owner not in kinds:
-            kind = subnet.owner_info(owner).get("kind") if owner else None
-            kinds[owner] = kind if isinstance(kind, str) else "unknown"
-        kind = kinds[owner]
-        owners[kind].add(owner)
-        if allocation.kind == "prefix":
-            prefixes[kind] += 1
-            in_prefixes[kind] += allocation.cidr.num_addresses
-        else:
-            singles[kind] += allocation.cidr.num_addresses
-    result = [Holders(k, len(owners[k]), singles[k], prefixes[k], in_prefixes[k]) for k in owners]
-    result.sort(key=lambda h: (-h.addresses, -h.total, h.kind))
-    return result
