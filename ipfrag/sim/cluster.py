@@ -379,6 +379,10 @@ class Cluster:
         self._serial = 0
         self._eni_serial = 0
         self._dirty: set[str] = set()
+        # Nodes with room for pods, and empty nodes: kept up to date so that scheduling and
+        # scale-down do not scan every node at every step.
+        self._room: dict[str, _Node] = {}
+        self._empty: dict[str, _Node] = {}
         self._backoff: set[str] = set()
         self._unscheduled = 0
         self._held = 0
@@ -584,8 +588,19 @@ class Cluster:
             nd.pod_capacity = 0
             return nd.name
         nd.empty_since = self.time
+        self._track(nd)
         self._reconcile(nd)
         return nd.name
+
+    def _track(self, nd: _Node) -> None:
+        if nd.pods < nd.pod_capacity:
+            self._room[nd.name] = nd
+        else:
+            self._room.pop(nd.name, None)
+        if nd.pods == 0 and nd.state == "ready":
+            self._empty[nd.name] = nd
+        else:
+            self._empty.pop(nd.name, None)
 
     def remove_node(self, node: str) -> int:
         """Drain and terminate a node: its addresses return to the subnets, its pods are pending.
@@ -607,6 +622,8 @@ class Cluster:
         self._pods_bound -= nd.pods
         self._unscheduled += nd.pods
         del self._nodes[node]
+        self._room.pop(node, None)
+        self._empty.pop(node, None)
         self._dirty.discard(node)
         self._backoff.discard(node)
         self._event("node-removed", node, nd.subnet, f"{nd.type} left with {nd.pods} pods")
@@ -632,7 +649,9 @@ class Cluster:
 
     # ------------------------------------------------------------------ the node's IPAM
     def _stats(self, nd: _Node) -> PoolStats:
-        return PoolStats(nd.total, nd.assigned, nd.prefixes, nd.free_prefixes)
+        # Pods waiting for an address count as assigned: the demand the pool must meet. One
+        # growth step then adds what ipamd's successive reconcile cycles would add in total.
+        return PoolStats(nd.total, max(nd.assigned, nd.pods), nd.prefixes, nd.free_prefixes)
 
     def _rules(self, nd: _Node) -> tuple[bool, int | None]:
         """(prefix mode, warm IPs) of the node's current IPAM mode."""
@@ -836,6 +855,7 @@ class Cluster:
         nd.pods += k
         self._pods_bound += k
         nd.empty_since = None if nd.pods else self.time
+        self._track(nd)
         self._assign_waiting(nd)
         self._dirty.add(nd.name)
 
@@ -873,7 +893,7 @@ class Cluster:
         return placed
 
     def _schedule(self, count: int) -> int:
-        nodes = [nd for nd in self._nodes.values() if nd.pods < nd.pod_capacity]
+        nodes = list(self._room.values())
         if not nodes or not count:
             return 0
         share: dict[str, int] = {}
@@ -947,6 +967,7 @@ class Cluster:
         self._pods_bound -= k
         if nd.pods == 0:
             nd.empty_since = self.time
+        self._track(nd)
         self._dirty.add(nd.name)
 
     # ------------------------------------------------------------------ tenants
@@ -1054,10 +1075,9 @@ class Cluster:
             if self._nodes[name].state == "failed":
                 self.remove_node(name)
                 break
-        for nd in list(self._nodes.values()):
+        for nd in list(self._empty.values()):
             if (
-                nd.pods == 0
-                and nd.empty_since is not None
+                nd.empty_since is not None
                 and self.time - nd.empty_since >= self._scale_down_delay
                 and len(self._nodes) > 1
             ):
@@ -1109,6 +1129,9 @@ class Cluster:
             in_use += nd.assigned
             bound += nd.pods
         assert (held, in_use, bound) == (self._held, self._in_use, self._pods_bound)
+        nodes = self._nodes.values()
+        assert set(self._room) == {nd.name for nd in nodes if nd.pods < nd.pod_capacity}
+        assert set(self._empty) == {nd.name for nd in nodes if not nd.pods and nd.state == "ready"}
 
 
 def _first(cidr: Any) -> Any:

@@ -112,8 +112,10 @@ class CniConfig:
 class PoolStats:
     """A node's pool counters (ipamd's ``DataStoreStats``).
 
-    ``total``: pod addresses held (ENI primary IPs excluded); ``assigned``: those in use by pods;
-    ``prefixes``: prefixes held; ``free_prefixes``: prefixes with no address in use.
+    ``total``: pod addresses held (ENI primary IPs excluded); ``assigned``: those in use by pods,
+    plus the pods waiting for an address (then ``available`` is negative: the demand the
+    pool must meet); ``prefixes``: prefixes held; ``free_prefixes``: prefixes with no address
+    in use.
 
     >>> PoolStats(total=32, assigned=1, prefixes=2, free_prefixes=1).available
     31
@@ -188,12 +190,12 @@ def pool_too_low(
     if cfg.targets_defined:
         return shortfall(cfg, stats, prefix_mode=prefix) > 0
     if warm_ips is not None:
-        return stats.available < warm_ips or (warm_ips == 0 and stats.available == 0)
+        return stats.available < warm_ips or (warm_ips == 0 and stats.available <= 0)
     if prefix:
         unit, warm = IPS_PER_PREFIX, cfg.warm_prefix_target
     else:
         unit, warm = ips_per_eni, cfg.warm_eni_target
-    return stats.available < unit * warm or (warm == 0 and stats.available == 0)
+    return stats.available < unit * warm or (warm == 0 and stats.available <= 0)
 
 
 def units_to_add(
@@ -204,18 +206,22 @@ def units_to_add(
     prefix_mode: bool | None = None,
     warm_ips: int | None = None,
 ) -> int:
-    """How many units (prefixes, or secondary IPs) one growth step asks for, when too low.
+    """How many units (prefixes, or secondary IPs) growth asks for, when the pool is too low.
 
     With WARM_IP/MINIMUM_IP targets: the :func:`shortfall`, at least 1. Prefix mode: enough
-    whole prefixes to bring the available addresses to ``16 x WARM_PREFIX_TARGET``, at least 1.
-    Secondary mode: a whole ENI's worth (``ips_per_eni``; ipamd fills the ENI). ``warm_ips``
-    (Cilium /32 mode): the addresses missing to reach it, at least 1. O(1).
+    whole prefixes to bring the available addresses to ``16 x WARM_PREFIX_TARGET`` (above 0
+    when the target is 0), at least 1. Secondary mode: whole ENIs' worth (``ips_per_eni``
+    each; ipamd fills an ENI at a time). ``warm_ips`` (Cilium /32 mode): the addresses missing
+    to reach it, at least 1. When pods wait (negative ``available``) this is what ipamd's
+    successive reconcile cycles add in total until the pool is no longer too low. O(1).
 
     >>> units_to_add(CniConfig(prefix_delegation=True, warm_prefix_target=3),
     ...              PoolStats(16, 16, 1, 0), ips_per_eni=9)
     3
     >>> units_to_add(CniConfig(), PoolStats(9, 1), ips_per_eni=9)
     9
+    >>> units_to_add(CniConfig(prefix_delegation=True), PoolStats(16, 50, 1, 0), ips_per_eni=9)
+    4
     """
     prefix = cfg.prefix_delegation if prefix_mode is None else prefix_mode
     if cfg.targets_defined:
@@ -223,9 +229,12 @@ def units_to_add(
     if warm_ips is not None:
         return max(warm_ips - stats.available, 1)
     if prefix:
-        missing = IPS_PER_PREFIX * cfg.warm_prefix_target - stats.available
-        return max(_ceil_div(missing, IPS_PER_PREFIX), 1)
-    return ips_per_eni
+        unit, warm = IPS_PER_PREFIX, cfg.warm_prefix_target
+    else:
+        unit, warm = ips_per_eni, cfg.warm_eni_target
+    missing = unit * warm - stats.available + (1 if warm == 0 else 0)
+    steps = max(_ceil_div(missing, unit), 1)
+    return steps if prefix else steps * unit
 
 
 def units_to_release(
