@@ -92,8 +92,8 @@ class Percentiles:
         >>> Percentiles.of([0, 10]).p95
         9.5
         """
-        p = [percentile(values, q) for q in _QUANTILES]
-        return cls(*p, sum(values) / len(values))
+        p5, p25, p50, p75, p95 = (percentile(values, q) for q in _QUANTILES)
+        return cls(p5, p25, p50, p75, p95, sum(values) / len(values))
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,7 +240,7 @@ def _progress(total: int, enabled: bool | None, desc: str) -> Any:
     if not enabled:
         return None
     try:
-        from tqdm import tqdm
+        from tqdm import tqdm  # type: ignore[import-untyped,unused-ignore]
     except ImportError as e:
         raise SimExtraMissing("a progress bar needs tqdm: pip install 'ipfrag[sim]'") from e
     return tqdm(total=total, desc=desc, unit="run", file=sys.stderr)

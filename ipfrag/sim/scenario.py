@@ -149,7 +149,8 @@ def _list(value: object, path: str) -> list[Any]:
 class SubnetSpec:
     """A subnet of the scenario: its CIDR and CIDR reservations ``(cidr, kind)``.
 
-    >>> SubnetSpec("10.0.0.0/24", (("10.0.0.128/26", "prefix"),)).build("random", 1).reservations[0].kind
+    >>> spec = SubnetSpec("10.0.0.0/24", (("10.0.0.128/26", "prefix"),))
+    >>> spec.build("random", 1).reservations[0].kind
     'prefix'
     """
 
@@ -401,13 +402,14 @@ class Scenario:
 
         Cost: O(subnet sizes + initial nodes).
 
-        >>> Scenario.from_dict({"subnets": ["10.0.0.0/24"], "nodes": {"initial": 2}}).cluster().nodes
+        >>> sc = Scenario.from_dict({"subnets": ["10.0.0.0/24"], "nodes": {"initial": 2}})
+        >>> sc.cluster().nodes
         ['node-1', 'node-2']
         """
         import random
 
         master = random.Random(self.seed if seed is None else seed)
-        want = flavours.subnet_policy(self.cni.flavour, self.placement.policy)  # type: ignore[arg-type]
+        want = flavours.subnet_policy(self.cni.flavour, self.placement.policy)
         node_subnets = [s.build(want, master.getrandbits(63)) for s in self.subnets]
         pod_subnets = [s.build(want, master.getrandbits(63)) for s in self.pod_subnets]
         cni = self.cni
@@ -573,7 +575,7 @@ def _toml() -> Any:
 
         return tomllib
     try:  # pragma: no cover - Python 3.10
-        import tomli
+        import tomli  # type: ignore[import-not-found,unused-ignore]
     except ImportError as e:  # pragma: no cover
         raise SimExtraMissing("reading TOML on Python 3.10 needs tomli (pip install tomli)") from e
     return tomli  # pragma: no cover
@@ -634,7 +636,8 @@ class RunResult:
         (3, 2)
         """
         pd = _pandas()
-        return pd.DataFrame([asdict(r) for r in self.timeline])
+        frame: pandas.DataFrame = pd.DataFrame([asdict(r) for r in self.timeline])
+        return frame
 
     def events_frame(self) -> pandas.DataFrame:
         """The events as a pandas DataFrame (``pandas`` extra). O(events).
@@ -645,7 +648,8 @@ class RunResult:
         """
         pd = _pandas()
         cols = [f.name for f in fields(Event)]
-        return pd.DataFrame([asdict(e) for e in self.events], columns=cols)
+        frame: pandas.DataFrame = pd.DataFrame([asdict(e) for e in self.events], columns=cols)
+        return frame
 
 
 def _pandas() -> Any:
