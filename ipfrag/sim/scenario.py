@@ -660,8 +660,10 @@ def _pandas() -> Any:
     return pd
 
 
-def run(scenario: Scenario | Mapping[str, Any], *, seed: int | None = None) -> RunResult:
-    """Play a scenario from time 0 to ``duration`` (or the first failure, with
+def run(
+    scenario: Scenario | Mapping[str, Any] | str | os.PathLike[str], *, seed: int | None = None
+) -> RunResult:
+    """Play a scenario (object, data, file or built-in name) from time 0 to ``duration`` (or the first failure, with
     ``stop = "first-failure"``), one clock step at a time; ``seed`` overrides the scenario's.
 
     Each step applies the workload events that are due, adds ``grow`` pods, then
@@ -672,7 +674,7 @@ def run(scenario: Scenario | Mapping[str, Any], *, seed: int | None = None) -> R
     >>> r.summary.first_failure.kind, r.summary.pods_at_failure > 150
     ('InsufficientCidrBlocks', True)
     """
-    sc = scenario if isinstance(scenario, Scenario) else Scenario.from_dict(scenario)
+    sc = load_scenario(scenario)
     seed = sc.seed if seed is None else seed
     c = sc.cluster(seed=seed)
     c.record()
