@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ipfrag.cli import analyze, demo, max_pods
+from ipfrag.cli import analyze, demo, max_pods, simulate
 
 __all__ = ["build_parser", "main"]
 
@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.register(sub)
     demo.register(sub)
     max_pods.register(sub)
+    simulate.register(sub)
     return parser
 
 

@@ -663,8 +663,9 @@ def _pandas() -> Any:
 def run(
     scenario: Scenario | Mapping[str, Any] | str | os.PathLike[str], *, seed: int | None = None
 ) -> RunResult:
-    """Play a scenario (object, data, file or built-in name) from time 0 to ``duration`` (or the first failure, with
-    ``stop = "first-failure"``), one clock step at a time; ``seed`` overrides the scenario's.
+    """Play a scenario (object, data, file or built-in name) from time 0 to ``duration`` (or
+    the first failure, with ``stop = "first-failure"``), one clock step at a time; ``seed``
+    overrides the scenario's.
 
     Each step applies the workload events that are due, adds ``grow`` pods, then
     :meth:`Cluster.step`. Deterministic for a seed. Cost: O(steps x changed nodes).
