@@ -70,9 +70,15 @@ def main(argv: Sequence[str] | None = None, *, quiet: bool = False) -> dict[str,
     s = result.summary
     prefixes = result.timeline[-1].addresses_held // 16
     floor = min(subnet_floor(1, s.nodes_at_failure or 1, prefixes) for _ in range(args.repeat))
+    load = os.getloadavg()[0]
+    before = os.times()
     t = time.perf_counter()
     mc = run_many(SCENARIO, runs, seed=0, workers=args.workers, progress=False)
     many = time.perf_counter() - t
+    after = os.times()
+    # CPU of this process and of the pool's workers (reaped when the pool shuts down): what
+    # the runs cost whatever else the machine is doing.
+    cpu = sum(after[i] - before[i] for i in range(4))
     assert mc.capacity.pods is not None
     report = {
         "scenario": SCENARIO,
@@ -86,6 +92,8 @@ def main(argv: Sequence[str] | None = None, *, quiet: bool = False) -> dict[str,
         "runs": runs,
         "workers": args.workers,
         "many_wall_s": many,
+        "many_cpu_s": cpu,
+        "load_average": load,
         "pods_p5_p50_p95": (mc.capacity.pods.p5, mc.capacity.pods.p50, mc.capacity.pods.p95),
     }
     lines = [
@@ -100,6 +108,9 @@ def main(argv: Sequence[str] | None = None, *, quiet: bool = False) -> dict[str,
         f"({1000 * many / runs:.0f} ms per run); pods at first failure "
         f"p5/p50/p95 = {mc.capacity.pods.p5:.0f}/{mc.capacity.pods.p50:.0f}/"
         f"{mc.capacity.pods.p95:.0f}",
+        f"  CPU time of all runs: {cpu:.1f} s ({1000 * cpu / runs:.0f} ms per run), i.e. "
+        f"{cpu / max(args.workers, 1):.1f} s on {args.workers} idle cores; load average "
+        f"before: {load:.2f}",
     ]
     text = "\n".join(lines)
     if not quiet:
