@@ -305,8 +305,8 @@ def run_many(
     ``progress``: a tqdm bar on stderr (None: only when stderr is a terminal).
     Cost: runs x one run.
 
-    >>> a = run_many("article-fill-16", runs=2, seed=3, progress=False)
-    >>> a.summaries == run_many("article-fill-16", runs=2, seed=3, progress=False).summaries
+    >>> a = run_many("remedies-baseline", runs=2, seed=3, progress=False)
+    >>> a.summaries == run_many("remedies-baseline", runs=2, seed=3, progress=False).summaries
     True
     """
     _check_runs(runs, seed)
