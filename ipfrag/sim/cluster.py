@@ -730,8 +730,10 @@ class Cluster:
         """Add up to ``want`` units: on ENIs with a free slot first, then a new ENI."""
         added = 0
         cfg = self.config
+        eni: _Eni | None = None
         while added < want and nd.total < nd.max_pods:
-            eni = next((e for e in nd.enis if e.serves_pods and e.units < nd.slots), None)
+            if eni is None or eni.units >= nd.slots:
+                eni = next((e for e in nd.enis if e.serves_pods and e.units < nd.slots), None)
             if eni is None:
                 if sum(e.serves_pods for e in nd.enis) >= nd.max_pod_enis:
                     break
