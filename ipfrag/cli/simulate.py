@@ -156,7 +156,7 @@ def _run(args: argparse.Namespace) -> int:
                 param,
                 values,
                 args.runs,
-                args.seed if args.seed is not None else 0,
+                sc.seed if args.seed is None else args.seed,
                 workers=args.workers,
                 progress=None,
             )
@@ -164,7 +164,7 @@ def _run(args: argparse.Namespace) -> int:
             result = run_many(
                 sc,
                 args.runs,
-                args.seed if args.seed is not None else 0,
+                sc.seed if args.seed is None else args.seed,
                 workers=args.workers,
                 progress=None,
             )
