@@ -280,6 +280,10 @@ class Cluster:
     reproducible. Bad arguments raise :class:`~ipfrag.InvalidArgument` /
     :class:`~ipfrag.InvalidType`. Cost: O(subnet size) to build (the subnets).
 
+    Attributes: ``config`` (the :class:`~ipfrag.sim.cni.CniConfig`), ``time`` (simulated
+    seconds), ``steps`` (clock steps so far), ``events`` (:class:`Event` s, oldest first),
+    ``timeline`` (:class:`TimelineRecord` s written by :meth:`step` and :meth:`record`).
+
     >>> c = Cluster("10.0.0.0/24", seed=1)
     >>> n = c.add_node("m5.large"); c.node_usage(n)["addresses"]
     9
