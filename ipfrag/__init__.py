@@ -57,3 +57,17 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    """``ipfrag.sim`` is imported on first use, so ``import ipfrag`` stays light. O(1).
+
+    >>> import ipfrag
+    >>> ipfrag.sim.Cluster.__name__
+    'Cluster'
+    """
+    if name == "sim":
+        import importlib
+
+        return importlib.import_module("ipfrag.sim")
+    raise AttributeError(f"module 'ipfrag' has no attribute {name!r}")

@@ -20,7 +20,7 @@ import sys
 from collections.abc import Sequence
 
 from ipfrag.aws.live import AwsExtraMissing, AwsReadError
-from ipfrag.cli import analyze, demo, max_pods
+from ipfrag.cli import analyze, demo, max_pods, simulate
 from ipfrag.cli._text import safe
 from ipfrag.errors import IpfragError
 
@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.register(sub)
     demo.register(sub)
     max_pods.register(sub)
+    simulate.register(sub)
     return parser
 
 

@@ -16,7 +16,7 @@ from ipfrag.cli._args import nonnegative_int, positive_int
 from ipfrag.errors import InsufficientCapacity, InvalidArgument, InvalidCidr, InvalidType
 from ipfrag.subnet import Subnet
 
-__all__ = ["register", "run_demo"]
+__all__ = ["register", "run_demo", "run_story"]
 
 _SHORTEST, _LONGEST = 16, 28  # AWS's IPv4 subnet sizes
 
@@ -113,8 +113,63 @@ def _prefix(length: int | None) -> str:
     return "none" if length is None else f"/{length}"
 
 
+def run_story(*, runs: int = 12, seed: int = 0, out: TextIO | None = None) -> dict[str, Any]:
+    """Part two: the article's figures and the remedies, from the simulator (``ipfrag.sim``).
+
+    Prints what :func:`ipfrag.sim.builtin.article_figures` and
+    :func:`ipfrag.sim.builtin.remedies` (``runs`` seeded runs per remedy) compute, and
+    returns both. Cost: 5 x ``runs`` simulated runs.
+
+    >>> import io
+    >>> r = run_story(runs=2, out=io.StringIO())
+    >>> r["figures"]["idle_default"], len(r["remedies"])
+    (155, 5)
+    """
+    from ipfrag.sim.builtin import article_figures, remedies
+
+    out = out if out is not None else sys.stdout
+    f = article_figures()
+    print("\nWhat-if simulation (ipfrag simulate; the VPC CNI's pool rules):", file=out)
+    print(
+        f"  m5.large pod addresses: {f['secondary_pod_ips']} in secondary-IP mode, "
+        f"{f['prefix_pod_ips']} in prefix mode.",
+        file=out,
+    )
+    print("  Five nodes with one pod each hold:", file=out)
+    print(
+        f"    prefix mode, WARM_PREFIX_TARGET=0: {f['prefixes_target0']:>3} /28s, "
+        f"{f['idle_target0']:>3} addresses idle (the article's count)",
+        file=out,
+    )
+    print(
+        f"    prefix mode, WARM_PREFIX_TARGET=1: {f['prefixes_default']:>3} /28s, "
+        f"{f['idle_default']:>3} addresses idle (the real default)",
+        file=out,
+    )
+    print(
+        f"    secondary mode, WARM_ENI_TARGET=1: {f['held_secondary']:>3} IPs,  "
+        f"{f['idle_secondary']:>3} addresses idle",
+        file=out,
+    )
+    rows = remedies(runs=runs, seed=seed, progress=False)
+    print(
+        f"\n  Two /21 subnets shared with Lambda and load balancers, nodes scaling out until the "
+        f"first failure\n  ({runs} seeded runs each): pods running at the first failure",
+        file=out,
+    )
+    print(f"    {'':<52} {'p5':>6} {'p50':>6} {'p95':>6}", file=out)
+    for _, change, mc in rows:
+        pods = mc.capacity.pods
+        figures = (
+            "no failure" if pods is None else f"{pods.p5:>6.0f} {pods.p50:>6.0f} {pods.p95:>6.0f}"
+        )
+        print(f"    {change:<52} {figures}", file=out)
+    return {"figures": f, "remedies": [(name, mc.capacity) for name, _, mc in rows]}
+
+
 def _run(args: argparse.Namespace) -> int:
     run_demo(args.cidr, singles=args.singles, step=args.step, seed=args.seed)
+    run_story()
     return 0
 
 
