@@ -26,7 +26,7 @@ from ipfrag.aws import (
     save_snapshot,
 )
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "snapshots" / "eks-prefix"
+EXAMPLE = Path(__file__).resolve().parent.parent / "ipfrag" / "data" / "examples" / "eks-prefix"
 SUBNETS = json.loads((EXAMPLE / "describe-subnets.json").read_text())
 ENIS = json.loads((EXAMPLE / "describe-network-interfaces.json").read_text())
 RESERVATIONS = json.loads((EXAMPLE / "get-subnet-cidr-reservations.json").read_text())
