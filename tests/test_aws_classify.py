@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 import ipfrag
-
 from ipfrag.aws.classify import (
     SERVICE_RULES,
     Classification,
