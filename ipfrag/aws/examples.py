@@ -58,10 +58,10 @@ def example_files(name: str) -> tuple[Path, Path, Path]:
 
     >>> example_files("eks-ipv6")[1].name
     'describe-network-interfaces.json'
-    >>> example_files("../../etc")
+    >>> example_files("../../etc")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ipfrag.errors.InvalidArgument: no example snapshot '../../etc'; known examples: eks-ipv6, eks-prefix
+    ipfrag.errors.InvalidArgument: no example snapshot '../../etc'; known examples: eks-ipv6, ...
     """
     if not isinstance(name, str):
         raise InvalidType(f"an example name must be a string, not {type(name).__name__}")
