@@ -612,17 +612,25 @@ class _SubnetRecord:
 _Listed: TypeAlias = tuple[int, int, str]
 
 
-@dataclass
+@dataclass(slots=True)
 class _Interface:
     eni_id: str
     subnet_id: str
-    item: str
-    data: object
+    source: _Item
     shape: Interface
-    ipv4: list[_Listed] = field(default_factory=list)
-    ipv4_prefixes: list[_Listed] = field(default_factory=list)
-    ipv6: list[_Listed] = field(default_factory=list)
-    ipv6_prefixes: list[_Listed] = field(default_factory=list)
+    ipv4: list[_Listed]
+    ipv4_prefixes: list[_Listed]
+    ipv6: list[_Listed]
+    ipv6_prefixes: list[_Listed]
+
+    @property
+    def item(self) -> str:
+        """The interface named for messages (built only when one is needed)."""
+        return _name(self.source, "network interface", "NetworkInterfaceId")
+
+    @property
+    def data(self) -> object:
+        return self.source.data
 
 
 @dataclass
@@ -696,7 +704,8 @@ def _shape_of(
     return shape(**values), frozenset(broken)
 
 
-def _address(text: str, version: int, item: str, path: Callable[[], str]) -> int:
+def _address(text: str, version: int, source: _Item, path: Callable[[], str]) -> int:
+    item = _name(source, "network interface", "NetworkInterfaceId")
     try:
         return int.from_bytes(socket.inet_pton(_FAMILY[version], text), "big")
     except (OSError, ValueError):
@@ -708,9 +717,15 @@ def _address(text: str, version: int, item: str, path: Callable[[], str]) -> int
     raise SnapshotFieldError(item, path(), f"{text!r} is not an IPv{version} address")
 
 
-def _prefix(text: str, version: int, item: str, path: Callable[[], str]) -> int:
+def _prefix(text: str, version: int, source: _Item, path: Callable[[], str]) -> int:
     """The network address of a delegated prefix given as text (checked: family, host bits,
     the one length EC2 delegates)."""
+
+    def fail(problem: str) -> SnapshotFieldError:
+        return SnapshotFieldError(
+            _name(source, "network interface", "NetworkInterfaceId"), path(), problem
+        )
+
     addr, slash, length = text.partition("/")
     bits = 32 if version == 4 else 128
     try:
@@ -724,16 +739,14 @@ def _prefix(text: str, version: int, item: str, path: Callable[[], str]) -> int:
         except (OSError, ValueError):
             wrong_family = False
         problem = f"is not IPv{version}" if wrong_family else "is malformed"
-        raise SnapshotFieldError(item, path(), f"prefix {text!r:.60} {problem}")
+        raise fail(f"prefix {text!r:.60} {problem}")
     plen = int(length[:4])
     if plen > bits or len(length) > 3:
-        raise SnapshotFieldError(item, path(), f"prefix {text!r:.60} is malformed")
+        raise fail(f"prefix {text!r:.60} is malformed")
     if value & ((1 << (bits - plen)) - 1):
-        raise SnapshotFieldError(item, path(), f"prefix {text!r} has host bits set")
+        raise fail(f"prefix {text!r} has host bits set")
     if plen != _PREFIX_LEN[version]:
-        raise SnapshotFieldError(
-            item,
-            path(),
+        raise fail(
             f"prefix {text!r} is a /{plen}; EC2 delegates /{_PREFIX_LEN[version]} prefixes only",
         )
     return value
@@ -808,61 +821,102 @@ def _parse_interface(item: _Item, problems: _Problems) -> _Interface | None:
     if found is None:
         return None
     shape, broken = found
-    return _interface(item, name, shape, broken, problems)
+    return _interface(item, shape, broken, problems)
+
+
+def _prefixes(
+    entries: Sequence[Any], key: str, version: int, item: _Item, problems: _Problems
+) -> list[_Listed]:
+    sub_key = key[:-2]  # Ipv4Prefixes -> Ipv4Prefix
+    out: list[_Listed] = []
+    for i, entry in enumerate(entries):
+        text = getattr(entry, sub_key)
+        try:
+            value = _prefix(text, version, item, lambda: f"{key}[{i}].{sub_key}")  # noqa: B023
+        except SnapshotFieldError as e:
+            problems.report(e)
+            continue
+        out.append((i, value, text))
+    return out
+
+
+def _addresses(
+    shape: Interface, version: int, item: _Item, broken: frozenset[str], problems: _Problems
+) -> list[_Listed]:
+    """The addresses of one family: the list, or the top-level primary address alone."""
+    if version == 4:
+        key, list_key, primary = "PrivateIpAddress", "PrivateIpAddresses", shape.PrivateIpAddress
+        entries: Sequence[Any] | None = shape.PrivateIpAddresses
+        texts = [e.PrivateIpAddress for e in entries] if entries else []
+    else:
+        key, list_key, primary = "Ipv6Address", "Ipv6Addresses", shape.Ipv6Address
+        entries = shape.Ipv6Addresses
+        texts = [e.Ipv6Address for e in entries] if entries else []
+    out: list[_Listed] = []
+    seen: dict[int, int] = {}
+    family, pton, from_bytes = _FAMILY[version], socket.inet_pton, int.from_bytes
+    reported = False
+    for i, text in enumerate(texts):
+        try:
+            value = from_bytes(pton(family, text), "big")
+        except (OSError, ValueError):
+            path = f"{list_key}[{i}].{key}"
+            try:
+                value = _address(text, version, item, lambda: path)  # noqa: B023
+            except SnapshotFieldError as e:
+                problems.report(e)
+                reported = True
+                continue
+        if value in seen:
+            problems.report(
+                SnapshotFieldError(
+                    _name(item, "network interface", "NetworkInterfaceId"),
+                    f"{list_key}[{i}].{key}",
+                    f"duplicate address {text} (also {list_key}[{seen[value]}])",
+                )
+            )
+            reported = True
+            continue
+        seen[value] = i
+        out.append((i, value, text))
+    if primary is None or reported or list_key in broken:
+        return out  # a broken list was reported already; no guessing around it
+    try:
+        value = _address(primary, version, item, lambda: key)
+        if value in seen:
+            return out  # the usual case: the primary address repeated in the list
+        if entries is None:
+            out.append((-1, value, primary))
+        else:
+            raise SnapshotFieldError(
+                _name(item, "network interface", "NetworkInterfaceId"),
+                key,
+                f"{primary} is not among {list_key}",
+            )
+    except SnapshotFieldError as e:
+        problems.report(e)
+    return out
 
 
 def _interface(
-    item: _Item, name: str, shape: Interface, broken: frozenset[str], problems: _Problems
+    item: _Item, shape: Interface, broken: frozenset[str], problems: _Problems
 ) -> _Interface:
-    eni = _Interface(shape.NetworkInterfaceId, shape.SubnetId, name, item.data, shape)
-    for key, sub_key, version, into in (
-        ("Ipv4Prefixes", "Ipv4Prefix", 4, eni.ipv4_prefixes),
-        ("Ipv6Prefixes", "Ipv6Prefix", 6, eni.ipv6_prefixes),
-    ):
-        for i, entry in enumerate(getattr(shape, key) or ()):
-            text = getattr(entry, sub_key)
-            try:
-                value = _prefix(text, version, name, lambda: f"{key}[{i}].{sub_key}")  # noqa: B023
-            except SnapshotFieldError as e:
-                problems.report(e)
-                continue
-            into.append((i, value, text))
-    # The top-level primary address is repeated in the list; alone it stands for the list.
-    for key, list_key, sub_key, version, into, primary in (
-        ("PrivateIpAddress", "PrivateIpAddresses", "PrivateIpAddress", 4, eni.ipv4,
-         shape.PrivateIpAddress),
-        ("Ipv6Address", "Ipv6Addresses", "Ipv6Address", 6, eni.ipv6, shape.Ipv6Address),
-    ):  # fmt: skip
-        before = len(problems.warnings)
-        seen: dict[int, int] = {}
-        for i, entry in enumerate(getattr(shape, list_key) or ()):
-            text = getattr(entry, sub_key)
-            try:
-                value = _address(text, version, name, lambda: f"{list_key}[{i}].{sub_key}")  # noqa: B023
-                if value in seen:
-                    raise SnapshotFieldError(
-                        name,
-                        f"{list_key}[{i}].{sub_key}",
-                        f"duplicate address {text} (also {list_key}[{seen[value]}])",
-                    )
-            except SnapshotFieldError as e:
-                problems.report(e)
-                continue
-            seen[value] = i
-            into.append((i, value, text))
-        if primary is None or list_key in broken or len(problems.warnings) > before:
-            continue  # a broken list was reported already; no guessing around it
-        try:
-            value = _address(primary, version, name, lambda: key)  # noqa: B023
-            if value in seen:
-                continue  # the usual case: the primary address repeated in the list
-            if getattr(shape, list_key) is None:
-                into.append((-1, value, primary))
-            else:
-                raise SnapshotFieldError(name, key, f"{primary} is not among {list_key}")
-        except SnapshotFieldError as e:
-            problems.report(e)
-    return eni
+    return _Interface(
+        shape.NetworkInterfaceId,
+        shape.SubnetId,
+        item,
+        shape,
+        _addresses(shape, 4, item, broken, problems),
+        _prefixes(shape.Ipv4Prefixes, "Ipv4Prefixes", 4, item, problems)
+        if shape.Ipv4Prefixes
+        else [],
+        _addresses(shape, 6, item, broken, problems)
+        if shape.Ipv6Addresses or shape.Ipv6Address
+        else [],
+        _prefixes(shape.Ipv6Prefixes, "Ipv6Prefixes", 6, item, problems)
+        if shape.Ipv6Prefixes
+        else [],
+    )
 
 
 def _parse_reservation(item: _Item, problems: _Problems) -> _ReservationRecord | None:
@@ -1012,11 +1066,8 @@ def _interfaces(items: Sequence[_Item], problems: _Problems) -> list[_Interface]
         shapes = msgspec.convert([i.data for i in items], list[Interface])
     except msgspec.ValidationError:
         return [e for e in (_parse_interface(i, problems) for i in items) if e]
-    return [
-        _interface(item, _name(item, "network interface", "NetworkInterfaceId"), shape,
-                   frozenset(), problems)
-        for item, shape in zip(items, shapes, strict=True)
-    ]  # fmt: skip
+    none: frozenset[str] = frozenset()
+    return [_interface(i, shape, none, problems) for i, shape in zip(items, shapes, strict=True)]
 
 
 def _build(
