@@ -405,7 +405,10 @@ def collect_snapshot(
     """
     if metadata is not None and not isinstance(metadata, Mapping):
         raise InvalidType(f"metadata must be a mapping, not {type(metadata).__name__}")
-    s_items, i_items, r_items, found = _collect_all(subnets, network_interfaces, cidr_reservations)
+    with _no_gc():
+        s_items, i_items, r_items, found = _collect_all(
+            subnets, network_interfaces, cidr_reservations
+        )
     return _raw_from_items(s_items, i_items, r_items, metadata or found)
 
 
@@ -483,7 +486,8 @@ def read_snapshot(
     if not isinstance(path, (str, os.PathLike)):
         raise InvalidType(f"path must be a file path, not {type(path).__name__}")
     _check_options(family, lenient, policy, seed)
-    data = read_json(path, "snapshot")
+    with _no_gc():
+        data = read_json(path, "snapshot")
     if not isinstance(data, Mapping) or data.get("format") != SNAPSHOT_FORMAT:
         raise SnapshotError(
             f'{path}: not an ipfrag snapshot file (no "format": {SNAPSHOT_FORMAT!r}); '
@@ -1289,9 +1293,10 @@ def load_snapshot(
     (11, [])
     """
     _check_options(family, lenient, policy, seed)
-    s_items, i_items, r_items, metadata = _collect_all(
-        subnets, network_interfaces, cidr_reservations
-    )
+    with _no_gc():
+        s_items, i_items, r_items, metadata = _collect_all(
+            subnets, network_interfaces, cidr_reservations
+        )
     return _build(
         s_items,
         i_items,
