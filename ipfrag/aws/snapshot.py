@@ -1041,8 +1041,14 @@ def _facts(shape: Interface) -> InterfaceFacts:
     )
 
 
-def _owner_info(shape: Interface, c: Classification) -> dict[str, Any]:
-    """The owner info of an interface: built here once; the subnet keeps its own copy."""
+def _owner_info(
+    shape: Interface, c: Classification, instances: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The owner info of an interface: built here once; the subnet keeps its own copy.
+
+    ``instances`` holds the names and states :func:`~ipfrag.aws.live.read_live` read
+    (snapshot metadata ``instances``); the interface's instance gets them.
+    """
     info: dict[str, Any] = {}
     for value, key in (
         (shape.InterfaceType, "interface_type"),
@@ -1067,6 +1073,11 @@ def _owner_info(shape: Interface, c: Classification) -> dict[str, Any]:
     info["drainable"] = c.drainable
     if c.instance_id is not None:
         info["instance_id"] = c.instance_id
+    known = instances.get(info.get("instance_id", ""))
+    if isinstance(known, Mapping):
+        for key in ("name", "state"):
+            if isinstance(known.get(key), str):
+                info[f"instance_{key}"] = known[key]
     return info
 
 
@@ -1195,6 +1206,8 @@ def _build_subnets(
         problems,
         notes,
     )
+    listed = metadata.get("instances")
+    instances: Mapping[str, Any] = listed if isinstance(listed, Mapping) else {}
     # Classified all together: a node's VPC CNI ENIs tell that its primary ENI is an EKS node's.
     kinds = classify_interfaces(_facts(e.shape) for e in by_id.values())
     elsewhere: dict[str, int] = defaultdict(int)
@@ -1231,7 +1244,7 @@ def _build_subnets(
                     SnapshotFieldError(eni.item, f"{prefix_key}[{i}].{prefix_sub}", problem)
                 )
         if placed:
-            subnet.set_owner_info(owner, _owner_info(eni.shape, kind))
+            subnet.set_owner_info(owner, _owner_info(eni.shape, kind, instances))
     for subnet_id, count in sorted(elsewhere.items()):
         why = (
             f"has no IPv{family} CIDR"
@@ -1274,7 +1287,8 @@ def load_snapshot(
     ``status``, ``vpc_id``, ``availability_zone`` as AWS gives them, and the classification
     (:mod:`ipfrag.aws.classify`): ``kind``, ``label``, ``is_eks`` and ``drainable``
     (whether draining an EKS node frees the addresses; a pod branch ENI's ``instance_id`` is
-    its node's). Subnet info holds ``subnet_id``, ``vpc_id``, ``availability_zone`` and
+    its node's), plus ``instance_name``/``instance_state`` when the snapshot was read live
+    (:func:`~ipfrag.aws.live.read_live` records them). Subnet info holds ``subnet_id``, ``vpc_id``, ``availability_zone`` and
     (IPv4) ``available_ip_address_count``.
 
     ``policy`` and ``seed`` are given to every built :class:`~ipfrag.Subnet`, so what-if
