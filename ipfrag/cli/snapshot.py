@@ -98,9 +98,9 @@ def run(args: argparse.Namespace) -> int:
         return _USAGE_ERROR
     try:
         path = save_snapshot(args.output, raw)
-    except IpfragError as e:
-        print(f"ipfrag snapshot: error: cannot write {args.output}: {e}", file=sys.stderr)
-        return _AWS_ERROR
+    except IpfragError as e:  # a folder that does not exist ...
+        print(f"ipfrag snapshot: error: {e}", file=sys.stderr)
+        return _USAGE_ERROR
     sources = raw.metadata.get("subnet_sources", {})
     print(
         f"read {len(raw.subnets)} subnets, {len(raw.network_interfaces)} network interfaces, "
