@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from ipfrag.aws.snapshot import RawSnapshot, Snapshot
+from ipfrag.core import Policy
 from ipfrag.errors import InvalidArgument, InvalidType, IpfragError
 
 if TYPE_CHECKING:
@@ -561,8 +562,13 @@ def load_live(
     eks: EKSClient | None = None,
     family: Literal[4, 6] = 4,
     lenient: bool = False,
+    policy: Policy = "random",
+    seed: int | None = None,
 ) -> Snapshot:
     """:func:`read_live`, then build the subnets (``Snapshot.raw`` keeps what was read).
+
+    ``family``, ``lenient``, ``policy`` and ``seed`` are those of
+    :func:`~ipfrag.aws.snapshot.load_snapshot`.
 
     Cost: that of :func:`read_live` plus O(n) allocations.
 
@@ -580,4 +586,4 @@ def load_live(
         ec2=ec2,
         eks=eks,
     )
-    return raw.load(family=family, lenient=lenient)
+    return raw.load(family=family, lenient=lenient, policy=policy, seed=seed)

@@ -1288,8 +1288,8 @@ def load_snapshot(
     (:mod:`ipfrag.aws.classify`): ``kind``, ``label``, ``is_eks`` and ``drainable``
     (whether draining an EKS node frees the addresses; a pod branch ENI's ``instance_id`` is
     its node's), plus ``instance_name``/``instance_state`` when the snapshot was read live
-    (:func:`~ipfrag.aws.live.read_live` records them). Subnet info holds ``subnet_id``, ``vpc_id``, ``availability_zone`` and
-    (IPv4) ``available_ip_address_count``.
+    (:func:`~ipfrag.aws.live.read_live` records them). Subnet info holds ``subnet_id``,
+    ``vpc_id``, ``availability_zone`` and (IPv4) ``available_ip_address_count``.
 
     ``policy`` and ``seed`` are given to every built :class:`~ipfrag.Subnet`, so what-if
     allocations on a loaded snapshot are reproducible. Bad arguments (``family=5``, an
