@@ -31,8 +31,16 @@ address or prefix, a missing field or a wrong type raises :class:`SnapshotFieldE
 (a :class:`~ipfrag.errors.SnapshotError`, hence a ``ValueError``) naming the item (the
 interface id and where it sits in the input) and the field. With ``lenient=True`` the
 problem becomes a warning and only the broken item (one address, one prefix, one
-interface without id ...) is skipped. Files that cannot be read or are not one of the
-three responses always raise.
+interface without id, one entry of a list, a list that is not a list ...) is skipped.
+Files that cannot be read, are not text (UTF-8, or UTF-16/32 with a byte order mark), are
+not JSON or are not one of the three responses always raise, as do arguments of the wrong
+type or value (``family``, ``policy``, ``seed``). A subnet CIDR no VPC subnet can have
+(:data:`AWS_SUBNET_PREFIXLEN`) is refused before any address space is built.
+
+**How it is fast.** The fields ipfrag reads are validated by msgspec structs (C speed;
+the error names the field path), addresses are read with ``inet_pton``, each interface's
+owner info is built once, and the garbage collector is paused while the snapshot is built
+(see :mod:`ipfrag.aws._decode`).
 
 >>> snap = load_snapshot(
 ...     subnets={"Subnets": [{"SubnetId": "subnet-1", "VpcId": "vpc-1",
