@@ -279,6 +279,23 @@ def test_identical_duplicate_reservations_are_noted_like_other_duplicates() -> N
         load_snapshot(subnets, enis, res)
 
 
+def test_duplicates_with_absurdly_nested_extra_fields_are_an_error_not_a_crash() -> None:
+    subnets, enis, res = base_state()
+    deep: list[Any] = []
+    inner = deep
+    for _ in range(100_000):
+        inner.append([])
+        inner = inner[0]
+    first = copy.deepcopy(enis["NetworkInterfaces"][0])
+    first["Extra"] = deep
+    second = dict(first)  # same content, nested objects shared
+    second["Extra"] = [deep]
+    enis["NetworkInterfaces"][0] = first
+    enis["NetworkInterfaces"].append(second)
+    with pytest.raises(SnapshotFieldError, match="listed twice"):
+        load_snapshot(subnets, enis, res)
+
+
 # ---------------------------------------------------------------------------- fuzz
 
 _SCALARS = (

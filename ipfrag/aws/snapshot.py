@@ -976,6 +976,13 @@ def _parse_reservation(item: _Item, problems: _Problems) -> _ReservationRecord |
 # --------------------------------------------------------------------------- building
 
 
+def _same(a: object, b: object) -> bool:
+    try:
+        return a == b
+    except RecursionError:  # absurdly nested copies: not worth telling apart
+        return False
+
+
 def _dedupe(
     records: Sequence[_T],
     key: Callable[[_T], object],
@@ -990,7 +997,7 @@ def _dedupe(
         ident = key(record)
         if ident not in out:
             out[ident] = record
-        elif data(out[ident]) == data(record):
+        elif _same(data(out[ident]), data(record)):
             notes.append(f"{noun(record)} is listed more than once (identical copies ignored)")
         else:
             problems.report(
