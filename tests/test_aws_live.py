@@ -433,6 +433,7 @@ def test_cluster_by_arn_with_fargate_profiles_and_auto_mode(aws: Any) -> None:
     assert meta["warnings"] == [
         "region us-east-1 differs from the cluster ARN's eu-west-1: using eu-west-1"
     ]
+    assert any("EKS Auto Mode" in n and "/28" in n for n in raw.load().notes)
 
 
 def test_instance_names_and_states_reach_the_owner_info(aws: Any) -> None:

@@ -1275,6 +1275,11 @@ def _build_subnets(
                 mismatch = Mismatch(subnet_id, str(subnet.cidr), reported, subnet.free_addresses)
                 snapshot.mismatches.append(mismatch)
                 problems.warnings.append(str(mismatch))
+    if metadata.get("auto_mode") is True:
+        notes.append(
+            f"cluster {metadata.get('cluster')} runs EKS Auto Mode: its nodes take /28 "
+            "prefixes, so free aligned /28s are what new nodes and pods need"
+        )
     snapshot.notes = notes
     snapshot.warnings = problems.warnings
     return snapshot
