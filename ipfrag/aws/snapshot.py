@@ -1064,35 +1064,32 @@ def _owner_info(
     ``instances`` holds the names and states :func:`~ipfrag.aws.live.read_live` read
     (snapshot metadata ``instances``); the interface's instance gets them.
     """
-    info: dict[str, Any] = {}
-    for value, key in (
-        (shape.InterfaceType, "interface_type"),
-        (shape.Description, "description"),
-        (shape.Status, "status"),
-        (shape.RequesterId, "requester_id"),
-        (shape.VpcId, "vpc_id"),
-        (shape.AvailabilityZone, "availability_zone"),
-        (shape.RequesterManaged, "requester_managed"),
-    ):
-        if value is not None:
-            info[key] = value
+    info: dict[str, Any] = {
+        "interface_type": shape.InterfaceType,
+        "description": shape.Description,
+        "status": shape.Status,
+        "requester_id": shape.RequesterId,
+        "vpc_id": shape.VpcId,
+        "availability_zone": shape.AvailabilityZone,
+        "requester_managed": shape.RequesterManaged,
+    }
     attachment = shape.Attachment
     if attachment is not None:
-        if attachment.InstanceId is not None:
-            info["instance_id"] = attachment.InstanceId
-        if attachment.DeviceIndex is not None:
-            info["device_index"] = attachment.DeviceIndex
+        info["instance_id"] = attachment.InstanceId
+        info["device_index"] = attachment.DeviceIndex
+    info = {k: v for k, v in info.items() if v is not None}  # absent in AWS: absent here
     info["kind"] = c.kind.value
     info["label"] = c.label
     info["is_eks"] = c.is_eks
-    info["drainable"] = c.drainable
+    info["drainable"] = c.kind.drainable
     if c.instance_id is not None:
         info["instance_id"] = c.instance_id
-    known = instances.get(info.get("instance_id", ""))
-    if isinstance(known, Mapping):
-        for key in ("name", "state"):
-            if isinstance(known.get(key), str):
-                info[f"instance_{key}"] = known[key]
+    if instances:
+        known = instances.get(info.get("instance_id", ""))
+        if isinstance(known, Mapping):
+            for key in ("name", "state"):
+                if isinstance(known.get(key), str):
+                    info[f"instance_{key}"] = known[key]
     return info
 
 
