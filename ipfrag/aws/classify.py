@@ -544,6 +544,11 @@ def _service(
     return None
 
 
+# Verdicts repeat (every pod ENI on one trunk, every ENI of one Lambda function ...) and are
+# immutable: one shared instance each saves building 40,000 frozen dataclasses.
+_result = lru_cache(maxsize=4096)(Classification)
+
+
 def _classify(
     f: InterfaceFacts, eks_instance_ids: Collection[str], trunk_nodes: Mapping[str, str]
 ) -> Classification:
@@ -557,17 +562,17 @@ def _classify(
         eks = eks or description.startswith(_TRUNK_DESCRIPTION) or instance_id in eks_instance_ids
         where = f" of {instance_id}" if instance_id else ""
         label = f"EKS trunk ENI{where}" if eks else f"trunk ENI{where}"
-        return Classification(OwnerKind.TRUNK, label, instance_id, eks, None, cluster)
+        return _result(OwnerKind.TRUNK, label, instance_id, eks, None, cluster)
     if interface_type == "branch" or description.startswith(_BRANCH_DESCRIPTION):
         trunk = tags.get(_TRUNK_TAG)
         # A branch ENI is not attached; its node is the trunk's instance, or the CNI's tag.
         node = instance_id or tags.get(_NODE_TAG) or (trunk_nodes.get(trunk) if trunk else None)
         if eks or description.startswith(_BRANCH_DESCRIPTION):
             where = f" on trunk {trunk}" if trunk else ""
-            return Classification(
+            return _result(
                 OwnerKind.EKS_POD_ENI, f"EKS pod branch ENI{where}", node, True, trunk, cluster
             )
-        return Classification(OwnerKind.BRANCH, "branch ENI", node, False, trunk, cluster)
+        return _result(OwnerKind.BRANCH, "branch ENI", node, False, trunk, cluster)
 
     cni_node = tags.get(_NODE_TAG)
     if description.startswith(_VPC_CNI_DESCRIPTION) or cni_node:
@@ -578,30 +583,30 @@ def _classify(
             or (from_description if _INSTANCE_ID.match(from_description) else None)
         )
         where = f" of {node}" if node else ""
-        return Classification(
+        return _result(
             OwnerKind.EKS_NODE_SECONDARY, f"VPC CNI ENI{where}", node, True, None, cluster
         )
     control_plane = _EKS_CONTROL_PLANE.match(description)
     if control_plane:
         name = control_plane.group("name")
-        return Classification(
+        return _result(
             OwnerKind.EKS_CONTROL_PLANE, f"EKS control plane of {name}", None, True, None, name
         )
     if interface_type in ("efa", "efa-only"):
         eks = eks or instance_id in eks_instance_ids
         where = f" of {instance_id}" if instance_id else ""
-        return Classification(OwnerKind.EFA, f"EFA{where}", instance_id, eks, None, cluster)
+        return _result(OwnerKind.EFA, f"EFA{where}", instance_id, eks, None, cluster)
 
     service = _service(interface_type, description, f.requester)
     if service is not None:
         kind, label, resource = service
-        return Classification(kind, label, instance_id, eks, resource, cluster)
+        return _result(kind, label, instance_id, eks, resource, cluster)
 
     if instance_id:
         primary = f.device_index == 0 and f.card_index in (0, None)
         on_node = eks or instance_id in eks_instance_ids
         if on_node and primary:
-            return Classification(
+            return _result(
                 OwnerKind.EKS_NODE_PRIMARY,
                 f"EKS node {instance_id} primary ENI",
                 instance_id,
@@ -609,10 +614,10 @@ def _classify(
                 None,
                 cluster,
             )
-        return Classification(
+        return _result(
             OwnerKind.EC2_INSTANCE, f"instance {instance_id}", instance_id, on_node, None, cluster
         )
-    return Classification(
+    return _result(
         OwnerKind.UNKNOWN,
         f"unknown ({description})" if description else "unknown",
         None,
@@ -631,7 +636,7 @@ def _verdict(
 ) -> Classification:
     found = _classify(f, eks_instance_ids, trunk_nodes)
     if f.status == "available" and not f.instance_id:
-        return Classification(
+        return _result(
             OwnerKind.ORPHANED,
             f"unattached (available): {found.label}",
             found.instance_id,
