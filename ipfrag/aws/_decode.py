@@ -36,6 +36,7 @@ __all__ = [
     "SubnetShape",
     "Tag",
     "convert",
+    "list_fields",
     "loose",
     "read_json",
     "shape_problem",
@@ -128,29 +129,43 @@ class CidrReservation(msgspec.Struct, gc=False):
     Description: str | None = None
 
 
+def _list_entry(annotation: Any) -> Any:
+    """The entry type of a ``list[X] | None`` field annotation; None for any other field."""
+    for option in getattr(annotation, "__args__", ()):
+        if getattr(option, "__origin__", None) is list:
+            return option.__args__[0]
+    return None
+
+
 def _loose(shape: type[_S]) -> type[msgspec.Struct]:
     """``shape`` with every list field typed ``Any``: entries are then checked one by one."""
     fields: list[tuple[str, Any, Any]] = []
     for f in msgspec.structs.fields(shape):
-        is_list = getattr(f.type, "__args__", None) and any(
-            getattr(t, "__origin__", None) is list for t in f.type.__args__
-        )
-        typ = Any if is_list else f.type
-        if f.required:
-            fields.append((f.name, typ, msgspec.NODEFAULT))
-        else:
-            fields.append((f.name, typ, f.default))
+        typ = Any if _list_entry(f.type) is not None else f.type
+        fields.append((f.name, typ, msgspec.NODEFAULT if f.required else f.default))
     return msgspec.defstruct(f"Loose{shape.__name__}", fields, gc=False)
 
 
-_LOOSE: dict[type[msgspec.Struct], type[msgspec.Struct]] = {
-    shape: _loose(shape) for shape in (Interface, SubnetShape, CidrReservation)
+_SHAPES: tuple[type[msgspec.Struct], ...] = (Interface, SubnetShape, CidrReservation)
+_LOOSE = {shape: _loose(shape) for shape in _SHAPES}
+_ENTRIES = {
+    shape: {
+        f.name: _list_entry(f.type)
+        for f in msgspec.structs.fields(shape)
+        if _list_entry(f.type) is not None
+    }
+    for shape in _SHAPES
 }
 
 
 def loose(shape: type[msgspec.Struct]) -> type[msgspec.Struct]:
     """The loose twin of ``shape`` (list fields unchecked)."""
     return _LOOSE[shape]
+
+
+def list_fields(shape: type[msgspec.Struct]) -> dict[str, Any]:
+    """``{field name: entry type}`` of the list fields of ``shape``."""
+    return _ENTRIES[shape]
 
 
 def convert(data: object, shape: type[_S]) -> _S:

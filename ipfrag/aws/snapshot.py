@@ -667,19 +667,6 @@ def _name(item: _Item, noun: str, marker: str) -> str:
     return _describe(noun, ident, item.where)
 
 
-_ENTRY_TYPES: dict[type[msgspec.Struct], dict[str, Any]] = {
-    shape: {
-        f.name: next(
-            t.__args__[0] for t in f.type.__args__ if getattr(t, "__origin__", None) is list
-        )
-        for f in msgspec.structs.fields(shape)
-        if getattr(f.type, "__args__", None)
-        and any(getattr(t, "__origin__", None) is list for t in f.type.__args__)
-    }
-    for shape in (Interface, SubnetShape, CidrReservation)
-}
-
-
 def _shape_of(
     item: _Item, shape: type[_T], name: str, problems: _Problems
 ) -> tuple[_T, frozenset[str]] | None:
@@ -696,7 +683,7 @@ def _shape_of(
         return None
     values: dict[str, Any] = {f: getattr(loose, f) for f in loose.__struct_fields__}
     broken: set[str] = set()
-    for key, entry_type in _ENTRY_TYPES[shape].items():  # type: ignore[index]
+    for key, entry_type in _decode.list_fields(shape).items():  # type: ignore[arg-type]
         listed = values[key]
         if listed is None:
             continue
