@@ -1,6 +1,6 @@
 """Diagnose the shipped EKS snapshot, then try the advice on a what-if copy.
 
-Loads ``examples/snapshots/eks-prefix`` (no AWS access), prints the fragmentation
+Loads the shipped ``eks-prefix`` example snapshot (no AWS access), prints the fragmentation
 report and its block map, the nodes whose draining frees the most /28s, the smallest
 drain plan for 8 free /28s, where a /25 ``prefix`` reservation could go, and finally
 applies the plan and the reservation to a ``copy()`` of the subnet and shows the score
@@ -14,19 +14,11 @@ from __future__ import annotations
 import ipfrag
 import ipfrag.aws
 from ipfrag.analysis import Advice, Drain, DrainPlan, advise_reservation
-from ipfrag.cli.analyze import example_files
-
-EKS_KINDS = {"eks_node_primary", "eks_node_secondary", "trunk", "eks_pod_eni"}
 
 
 def load() -> ipfrag.Subnet:
     """The one subnet of the ``eks-prefix`` example."""
-    (subnet,) = ipfrag.aws.load_snapshot(*example_files("eks-prefix")).values()
-    # Loaders that predate the owner info key "drainable": EKS nodes' ENIs are.
-    for owner in {a.owner for a in subnet.allocations() if a.owner}:
-        info = subnet.owner_info(owner)
-        if "drainable" not in info and info.get("kind") in EKS_KINDS:
-            subnet.set_owner_info(owner, {**info, "drainable": "instance_id" in info})
+    (subnet,) = ipfrag.aws.load_example("eks-prefix").values()
     return subnet
 
 

@@ -7,25 +7,11 @@ import pytest
 import ipfrag
 import ipfrag.aws
 from ipfrag.analysis import Drain, advise_reservation, analyze, holders_by_kind, score
-from ipfrag.cli.analyze import example_files
-
-NODE_KINDS = {"eks_node_primary", "eks_node_secondary", "trunk", "eks_pod_eni"}
 
 
 def example(name: str, family: int = 4) -> ipfrag.Subnet:
-    (s,) = ipfrag.aws.load_snapshot(*example_files(name), family=family).values()  # type: ignore[arg-type]
+    (s,) = ipfrag.aws.load_example(name, family=family).values()
     return s
-
-
-def mark_drainable(s: ipfrag.Subnet) -> None:
-    """What the AWS loader's ``drainable`` key will say: EKS node ENIs and their pods' ENIs.
-
-    (Until that key ships, the snapshots carry none; see the report.)
-    """
-    for owner in {a.owner for a in s.allocations() if a.owner}:
-        info = s.owner_info(owner)
-        if info.get("kind") in NODE_KINDS and "instance_id" in info:
-            s.set_owner_info(owner, {**info, "drainable": True})
 
 
 def test_holders_by_kind_on_the_examples() -> None:
@@ -104,7 +90,6 @@ def drained(s: ipfrag.Subnet, nodes: tuple[str, ...] | list[str]) -> ipfrag.Subn
 
 def test_drain_figures_match_what_if_copies() -> None:
     s = example("eks-prefix")
-    mark_drainable(s)
     before = analyze(s).blocks["free"]
     d = Drain(s)
     assert d.nodes and d.nodes[0].blocks_freed > 0
@@ -119,7 +104,6 @@ def test_drain_figures_match_what_if_copies() -> None:
 
 def test_advice_places_can_be_reserved_after_draining() -> None:
     s = example("eks-prefix")
-    mark_drainable(s)
     a = advise_reservation(s, 26, pods_per_node=108, limit=3)
     assert a.places and a.prefixes_per_node == 7
     for p in a.places:

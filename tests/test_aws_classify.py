@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+import ipfrag
 from ipfrag.aws.classify import (
     SERVICE_RULES,
     Classification,
@@ -378,7 +379,159 @@ CASES: list[tuple[str, dict[str, Any], OwnerKind, str | None, str]] = [
         "branch ENI",
     ),
     ("unknown", eni("my tooling ENI"), OwnerKind.UNKNOWN, None, "unknown (my tooling ENI)"),
+    # issue 9: the kinds the support tool knows, and the usual service conventions
+    (
+        "efs-by-type",
+        eni("", interface_type="efs", requester="amazon-elasticfilesystem", managed=True),
+        OwnerKind.EFS,
+        None,
+        "EFS mount target",
+    ),
+    ("evs", eni("", interface_type="evs", managed=True), OwnerKind.EVS, None, "VMware"),
+    (
+        "ec2-instance-connect-endpoint",
+        eni(
+            "EC2 Instance Connect Endpoint eice-0123456789abcdef0",
+            interface_type="ec2_instance_connect_endpoint",
+            managed=True,
+        ),
+        OwnerKind.EC2_INSTANCE_CONNECT_ENDPOINT,
+        "eice-0123456789abcdef0",
+        "EC2 Instance Connect Endpoint eice-0123456789abcdef0",
+    ),
+    (
+        "dax",
+        eni("DAX orders-dax-abcdefghij", requester="amazon-dax", managed=True),
+        OwnerKind.DAX,
+        "orders-dax-abcdefghij",
+        "DAX cluster orders-dax-abcdefghij",
+    ),
+    (
+        "aws-elb",
+        eni("aws-elb-managed interface", requester="amazon-elb", managed=True),
+        OwnerKind.ELB,
+        None,
+        "load balancer",
+    ),
+    (
+        "codebuild-by-description",
+        eni("AWS CodeBuild - build 4f1e", requester="AROAEXAMPLE:AWSCodeBuild-1"),
+        OwnerKind.CODEBUILD,
+        None,
+        "CodeBuild",
+    ),
+    (
+        "glue",
+        eni(
+            "Attached to Glue using role: arn:aws:iam::111122223333:role/glue-etl",
+            requester="AROAEXAMPLE:GlueJobRunnerSession",
+            managed=True,
+        ),
+        OwnerKind.GLUE,
+        None,
+        "Glue",
+    ),
+    (
+        "sagemaker",
+        eni(
+            "[DO NOT DELETE] ENI managed by SageMaker for Studio Domain(d-abc123)",
+            requester="AROAEXAMPLE:SageMaker",
+            managed=True,
+        ),
+        OwnerKind.SAGEMAKER,
+        None,
+        "SageMaker",
+    ),
+    (
+        "msk",
+        eni("[DO NOT DELETE] ENI managed by Amazon MSK", requester="amazon-kafka", managed=True),
+        OwnerKind.MSK,
+        None,
+        "MSK",
+    ),
+    (
+        "amazon-mq",
+        eni("AmazonMQ network interface for broker b-1234", requester="amazon-mq", managed=True),
+        OwnerKind.AMAZON_MQ,
+        None,
+        "Amazon MQ",
+    ),
+    (
+        "client-vpn",
+        eni("ClientVPN Endpoint cvpn-endpoint-0123456789abcdef0", requester="AROAEXAMPLE:cvpn"),
+        OwnerKind.CLIENT_VPN,
+        "cvpn-endpoint-0123456789abcdef0",
+        "Client VPN endpoint cvpn-endpoint-0123456789abcdef0",
+    ),
+    (
+        "app-runner",
+        eni("AWS App Runner VPC connector ENI", requester="AROAEXAMPLE:apprunner", managed=True),
+        OwnerKind.APP_RUNNER,
+        None,
+        "App Runner",
+    ),
+    (
+        "emr",
+        eni("ENI for EMR Studio workspace", requester="AROAEXAMPLE:ElasticMapReduce"),
+        OwnerKind.EMR,
+        None,
+        "EMR",
+    ),
+    (
+        "batch",
+        eni("", requester="AROAEXAMPLE:aws-batch-job", managed=True),
+        OwnerKind.BATCH,
+        None,
+        "Batch",
+    ),
 ]
+
+DRAINABLE = {OwnerKind.EKS_NODE_PRIMARY, OwnerKind.EKS_NODE_SECONDARY, OwnerKind.EKS_POD_ENI}
+
+
+@pytest.mark.parametrize("kind", list(OwnerKind))
+def test_drainable_only_for_what_draining_a_node_frees(kind: OwnerKind) -> None:
+    assert kind.drainable is (kind in DRAINABLE)
+    assert Classification(kind, "x").drainable is kind.drainable
+
+
+def test_unknown_interface_types_are_accepted() -> None:
+    for itype in ("some_future_type", "", "INTERFACE", "nat gateway"):
+        assert classify_interface(eni("", interface_type=itype)).kind is OwnerKind.UNKNOWN
+
+
+def test_a_user_instance_named_after_a_service_stays_an_instance() -> None:
+    for text in ("kafka broker MSK test", "SageMaker sandbox", "EMR edge node"):
+        found = classify_interface(eni(text, instance=OTHER, device=1))
+        assert found.kind is OwnerKind.EC2_INSTANCE, text
+
+
+def test_branch_eni_gets_its_node_from_the_trunk_or_the_tag() -> None:
+    trunk = eni("aws-k8s-trunk-eni", interface_type="trunk", instance=NODE, device=2)
+    trunk["NetworkInterfaceId"] = "eni-0trunk00000000000"
+    branch = eni(
+        "aws-k8s-branch-eni",
+        interface_type="branch",
+        tags={"vpcresources.k8s.aws/trunk-eni-id": "eni-0trunk00000000000"},
+    )
+    tagged = eni(
+        "aws-k8s-branch-eni",
+        interface_type="branch",
+        tags={"node.k8s.amazonaws.com/instance_id": OTHER},
+    )
+    out = classify_interfaces([branch, trunk, tagged])
+    assert [c.kind for c in out] == [OwnerKind.EKS_POD_ENI, OwnerKind.TRUNK, OwnerKind.EKS_POD_ENI]
+    assert out[0].instance_id == NODE and out[2].instance_id == OTHER
+    assert out[0].drainable and not out[1].drainable
+    # alone, the branch does not know its node
+    assert classify_interface(branch).instance_id is None
+
+
+@pytest.mark.parametrize("tags", ["not a list", 5, {"Key": "x"}, [1, None]])
+def test_broken_tag_sets_never_crash_the_classifier(tags: Any) -> None:
+    item = eni("", instance=NODE)
+    item["TagSet"] = tags
+    assert classify_interface(item).kind is OwnerKind.EC2_INSTANCE
 
 
 @pytest.mark.parametrize(
@@ -524,7 +677,7 @@ def test_missing_and_mistyped_fields_are_treated_as_absent() -> None:
         "Status": None,
     }
     assert classify_interface(odd).kind is OwnerKind.UNKNOWN
-    with pytest.raises(TypeError):
+    with pytest.raises(ipfrag.InvalidType):
         classify_interface(["not", "a", "mapping"])  # type: ignore[arg-type]
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import ipfrag
 from ipfrag.aws import limits as lim
 from ipfrag.aws.limits import (
     InstanceLimits,
@@ -197,13 +198,17 @@ def test_registered_vcpus_feed_the_cap() -> None:
     assert max_pods("zz1.4xlarge", cap=False) == 234
 
 
-@pytest.mark.parametrize("bad", [0, -1, True, 1.5, "2"])
-def test_bad_max_enis_and_vcpus(bad: object) -> None:
-    with pytest.raises(InvalidInstanceLimits):
+@pytest.mark.parametrize(
+    ("bad", "error"),
+    [(0, InvalidInstanceLimits), (-1, InvalidInstanceLimits), (True, ipfrag.InvalidType),
+     (1.5, ipfrag.InvalidType), ("2", ipfrag.InvalidType)],
+)  # fmt: skip
+def test_bad_max_enis_and_vcpus(bad: object, error: type[Exception]) -> None:
+    with pytest.raises(error):
         max_pods("m5.large", max_enis=bad)  # type: ignore[arg-type]
-    with pytest.raises(InvalidInstanceLimits):
+    with pytest.raises(error):
         max_pods("c5.18xlarge", vcpus=bad)  # type: ignore[arg-type]
-    with pytest.raises(ValueError):
+    with pytest.raises(error):
         pod_ip_capacity("m5.large", max_enis=bad)  # type: ignore[arg-type]
 
 
@@ -271,8 +276,22 @@ def test_unknown_type_without_close_names() -> None:
 
 
 def test_non_str_name_is_a_type_error() -> None:
-    with pytest.raises(TypeError):
-        instance_limits(None)  # type: ignore[arg-type]
+    for call in (instance_limits, max_pods, pod_ip_capacity, unregister_instance_type):
+        with pytest.raises(ipfrag.InvalidType):
+            call(None)  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("flag", ["prefix_delegation", "custom_networking", "cap"])
+def test_non_bool_flags_are_type_errors(flag: str) -> None:
+    with pytest.raises(ipfrag.InvalidType):
+        max_pods("m5.large", **{flag: "yes"})  # type: ignore[arg-type]
+
+
+def test_unregistering_a_shipped_type_says_so() -> None:
+    with pytest.raises(ipfrag.InvalidArgument, match="shipped instance type"):
+        unregister_instance_type("m5.large")
+    with pytest.raises(UnknownInstanceType):
+        unregister_instance_type("zz404.nothing")
 
 
 # --- registration -----------------------------------------------------------------------------
@@ -295,7 +314,7 @@ def test_register_overrides_shipped_and_unregister_restores() -> None:
     assert max_pods("m5.large") == 20
     unregister_instance_type("M5.LARGE")
     assert instance_limits("m5.large") is shipped
-    with pytest.raises(UnknownInstanceType):
+    with pytest.raises(ipfrag.InvalidArgument, match="shipped"):
         unregister_instance_type("m5.large")  # not registered any more
 
 

@@ -12,6 +12,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+import ipfrag
 from ipfrag.aws import (
     AwsAccessDenied,
     AwsExtraMissing,
@@ -26,7 +27,7 @@ from ipfrag.aws import (
     save_snapshot,
 )
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "snapshots" / "eks-prefix"
+EXAMPLE = Path(__file__).resolve().parent.parent / "ipfrag" / "data" / "examples" / "eks-prefix"
 SUBNETS = json.loads((EXAMPLE / "describe-subnets.json").read_text())
 ENIS = json.loads((EXAMPLE / "describe-network-interfaces.json").read_text())
 RESERVATIONS = json.loads((EXAMPLE / "get-subnet-cidr-reservations.json").read_text())
@@ -48,7 +49,7 @@ def by_id(ids: list[str]) -> dict[str, Any]:
     return {"Filters": [{"Name": "subnet-id", "Values": ids}]}
 
 
-def stub_read(ec2_stub: Stubber, subnets: list[dict[str, Any]]) -> None:
+def stub_read(ec2_stub: Stubber, subnets: list[dict[str, Any]], *, instances: bool = True) -> None:
     """The calls read_live makes once it knows the subnet ids: subnets, ENIs in two pages,
     reservations in two pages for the first subnet and one for the others."""
     ids = [s["SubnetId"] for s in subnets]
@@ -88,6 +89,29 @@ def stub_read(ec2_stub: Stubber, subnets: list[dict[str, Any]]) -> None:
                 {"SubnetIpv4CidrReservations": [], "SubnetIpv6CidrReservations": []},
                 {"SubnetId": subnet_id},
             )
+    if instances:
+        stub_instances(ec2_stub, instance_ids())
+
+
+def instance_ids() -> list[str]:
+    ids: dict[str, None] = {}
+    for eni in ENIS["NetworkInterfaces"]:
+        instance = eni.get("Attachment", {}).get("InstanceId")
+        if instance:
+            ids[instance] = None
+    return list(ids)
+
+
+def stub_instances(ec2_stub: Stubber, ids: list[str]) -> None:
+    """DescribeInstances by an instance-id filter; the first instance named, one terminated."""
+    instances = [{"InstanceId": i, "State": {"Code": 16, "Name": "running"}} for i in ids[1:]]
+    if ids:
+        instances[0]["Tags"] = [{"Key": "Name", "Value": "node-a"}]
+    ec2_stub.add_response(
+        "describe_instances",
+        {"Reservations": [{"ReservationId": "r-0123456789abcdef0", "Instances": instances}]},
+        {"Filters": [{"Name": "instance-id", "Values": ids}]},
+    )
 
 
 def expected_snapshot() -> dict[str, Any]:
@@ -155,6 +179,9 @@ def test_read_by_cluster_discovers_subnets(aws: Any) -> None:
             {"nodegroup": {"nodegroupName": name, "clusterName": "prod", "subnets": subnets}},
             {"clusterName": "prod", "nodegroupName": name},
         )
+    eks_stub.add_response(
+        "list_fargate_profiles", {"fargateProfileNames": []}, {"clusterName": "prod"}
+    )
     vpc = {"Name": "vpc-id", "Values": [VPC_ID]}
     ec2_stub.add_response(
         "describe_subnets",
@@ -201,6 +228,9 @@ def test_discover_without_vpc_id_or_nodegroups(aws: Any) -> None:
         {"name": "x"},
     )
     eks_stub.add_response("list_nodegroups", {"nodegroups": []}, {"clusterName": "x"})
+    eks_stub.add_response(
+        "list_fargate_profiles", {"fargateProfileNames": []}, {"clusterName": "x"}
+    )
     for tag_filter in (
         {"Name": "tag-key", "Values": ["kubernetes.io/cluster/x"]},
         {"Name": "tag:karpenter.sh/discovery", "Values": ["x"]},
@@ -209,6 +239,7 @@ def test_discover_without_vpc_id_or_nodegroups(aws: Any) -> None:
         ec2_stub.add_response("describe_subnets", {"Subnets": []}, {"Filters": [tag_filter]})
     found = discover_cluster_subnets("x", eks=eks, ec2=ec2)
     assert found.subnet_ids == ("subnet-1",) and found.vpc_id is None
+    assert found.warnings == () and found.auto_mode is False
 
 
 def test_many_subnets_are_read_in_filter_chunks(aws: Any) -> None:
@@ -231,7 +262,7 @@ def test_many_subnets_are_read_in_filter_chunks(aws: Any) -> None:
             {"SubnetIpv4CidrReservations": [], "SubnetIpv6CidrReservations": []},
             {"SubnetId": subnet_id},
         )
-    snap = load_live(ids, ec2=ec2)
+    snap = load_live(ids, ec2=ec2)  # no interface, so no instance to describe
     ec2_stub.assert_no_pending_responses()
     assert len(snap) == 201 and snap.mismatches == []
 
@@ -341,5 +372,154 @@ def test_configuration_problems_are_clear() -> None:
 
 
 def test_nothing_to_read() -> None:
-    with pytest.raises(ValueError, match="subnet ids, a cluster name"):
+    with pytest.raises(ipfrag.InvalidArgument, match="subnet ids, a cluster name"):
         read_live([])
+
+
+# ------------------------------------------------------------------- issue 9: discovery parity
+
+
+def stub_cluster(eks_stub: Stubber, name: str, *, auto_mode: bool = False) -> None:
+    cluster: dict[str, Any] = {
+        "name": name,
+        "status": "ACTIVE",
+        "resourcesVpcConfig": {"subnetIds": [SUBNET_ID], "vpcId": VPC_ID},
+    }
+    if auto_mode:
+        cluster["computeConfig"] = {"enabled": True, "nodePools": ["general-purpose"]}
+    eks_stub.add_response("describe_cluster", {"cluster": cluster}, {"name": name})
+
+
+def stub_tag_scan(ec2_stub: Stubber, name: str, subnets: list[dict[str, Any]]) -> None:
+    vpc = {"Name": "vpc-id", "Values": [VPC_ID]}
+    for tag_filter in (
+        {"Name": "tag-key", "Values": [f"kubernetes.io/cluster/{name}"]},
+        {"Name": "tag:karpenter.sh/discovery", "Values": [name]},
+        {"Name": "tag-key", "Values": ["kubernetes.io/role/cni"]},
+    ):
+        ec2_stub.add_response(
+            "describe_subnets", {"Subnets": subnets}, {"Filters": [vpc, tag_filter]}
+        )
+
+
+def test_cluster_by_arn_with_fargate_profiles_and_auto_mode(aws: Any) -> None:
+    ec2, eks, ec2_stub, eks_stub = aws
+    fargate = other_subnet("subnet-0fargate000000001", "10.20.2.0/24")
+    stub_cluster(eks_stub, "prod", auto_mode=True)
+    eks_stub.add_response("list_nodegroups", {"nodegroups": []}, {"clusterName": "prod"})
+    eks_stub.add_response(
+        "list_fargate_profiles", {"fargateProfileNames": ["fp-default"]}, {"clusterName": "prod"}
+    )
+    eks_stub.add_response(
+        "describe_fargate_profile",
+        {
+            "fargateProfile": {
+                "fargateProfileName": "fp-default",
+                "clusterName": "prod",
+                "subnets": [fargate["SubnetId"]],
+            }
+        },
+        {"clusterName": "prod", "fargateProfileName": "fp-default"},
+    )
+    stub_tag_scan(ec2_stub, "prod", [])
+    stub_read(ec2_stub, sorted([SUBNETS["Subnets"][0], fargate], key=lambda s: s["SubnetId"]))
+    arn = "arn:aws:eks:eu-west-1:111122223333:cluster/prod"
+    raw = read_live(cluster=arn, ec2=ec2, eks=eks, region="us-east-1")
+    ec2_stub.assert_no_pending_responses()
+    eks_stub.assert_no_pending_responses()
+    meta = raw.metadata
+    assert meta["cluster"] == "prod" and meta["auto_mode"] is True
+    assert meta["subnet_sources"][fargate["SubnetId"]] == ["fargate profile fp-default"]
+    assert meta["warnings"] == [
+        "region us-east-1 differs from the cluster ARN's eu-west-1: using eu-west-1"
+    ]
+    assert any("EKS Auto Mode" in n and "/28" in n for n in raw.load().notes)
+
+
+def test_instance_names_and_states_reach_the_owner_info(aws: Any) -> None:
+    ec2, _, ec2_stub, _ = aws
+    stub_read(ec2_stub, SUBNETS["Subnets"])
+    raw = read_live([SUBNET_ID], ec2=ec2)
+    ids = instance_ids()
+    instances = raw.metadata["instances"]
+    assert ids[0] not in instances  # terminated meanwhile: simply absent
+    assert instances[ids[1]] == {"name": "node-a", "state": "running"}
+    (subnet,) = raw.load().values()
+    named = [
+        subnet.owner_info(owner)
+        for owner in subnet.owners()
+        if owner and subnet.owner_info(owner).get("instance_id") == ids[1]
+    ]
+    assert named and all(i["instance_name"] == "node-a" for i in named)
+    assert all(i["instance_state"] == "running" for i in named)
+
+
+@pytest.mark.parametrize(
+    ("operation", "what"),
+    [
+        ("list_nodegroups", "node group discovery"),
+        ("list_fargate_profiles", "Fargate profile discovery"),
+    ],
+)
+def test_a_denied_discovery_call_is_a_warning(aws: Any, operation: str, what: str) -> None:
+    ec2, eks, ec2_stub, eks_stub = aws
+    stub_cluster(eks_stub, "prod")
+    for op in ("list_nodegroups", "list_fargate_profiles"):
+        if op == operation:
+            eks_stub.add_client_error(
+                op, service_error_code="AccessDeniedException", http_status_code=403
+            )
+        elif op == "list_nodegroups":
+            eks_stub.add_response(op, {"nodegroups": []}, {"clusterName": "prod"})
+        else:
+            eks_stub.add_response(op, {"fargateProfileNames": []}, {"clusterName": "prod"})
+    stub_tag_scan(ec2_stub, "prod", [])
+    stub_read(ec2_stub, SUBNETS["Subnets"])
+    raw = read_live(cluster="prod", ec2=ec2, eks=eks)
+    ec2_stub.assert_no_pending_responses()
+    (warning,) = raw.metadata["warnings"]
+    assert warning.startswith(f"{what} skipped: missing IAM permission eks:")
+    assert raw.metadata["subnet_sources"] == {SUBNET_ID: ["cluster"]}
+
+
+def test_denied_instance_lookup_is_a_warning_but_data_calls_stay_fatal(aws: Any) -> None:
+    ec2, _, ec2_stub, _ = aws
+    subnets = SUBNETS["Subnets"]
+    stub_read(ec2_stub, subnets)
+    # replace the stubbed DescribeInstances answer by a refusal
+    ec2_stub._queue.pop()
+    ec2_stub.add_client_error(
+        "describe_instances", service_error_code="UnauthorizedOperation", http_status_code=403
+    )
+    raw = read_live([SUBNET_ID], ec2=ec2)
+    assert raw.metadata["instances"] == {}
+    assert "ec2:DescribeInstances" in raw.metadata["warnings"][0]
+
+
+def test_planned_calls_name_every_iam_action_without_calling_aws() -> None:
+    calls = live.planned_calls(["subnet-1"], cluster="arn:aws:eks:eu-west-1:1:cluster/prod")
+    assert {c.action for c in calls} == set(live.IAM_ACTIONS)
+    assert [c.action for c in calls if c.fatal] == [
+        "eks:DescribeCluster",
+        "ec2:DescribeSubnets",
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:GetSubnetCidrReservations",
+    ]
+    with pytest.raises(ipfrag.InvalidArgument):
+        live.planned_calls([])
+
+
+@pytest.mark.parametrize(
+    "bad", ["", "arn:aws:ec2:eu-west-1:1:subnet/x", "arn:aws:eks:eu-west-1:1:cluster/"]
+)
+def test_bad_cluster_names(bad: str) -> None:
+    with pytest.raises(ipfrag.InvalidArgument):
+        live.parse_cluster(bad)
+
+
+@pytest.mark.usefixtures("no_aws_config")
+def test_a_malformed_region_is_one_clear_error() -> None:
+    with pytest.raises(ipfrag.InvalidArgument, match="not a valid AWS region"):
+        read_live(["subnet-1"], region="bad region!")
+    with pytest.raises(ipfrag.InvalidType):
+        read_live(["subnet-1"], region=5)  # type: ignore[arg-type]

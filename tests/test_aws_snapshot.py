@@ -25,7 +25,7 @@ from ipfrag.aws import (
     save_snapshot,
 )
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "snapshots"
+EXAMPLES = Path(__file__).resolve().parent.parent / "ipfrag" / "data" / "examples"
 FILES = (
     "describe-subnets.json",
     "describe-network-interfaces.json",

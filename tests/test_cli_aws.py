@@ -38,7 +38,7 @@ def expected_figures(*files: Path, family: int = 4) -> dict[str, int]:
 
 def test_examples_are_found() -> None:
     assert examples() == ["eks-ipv6", "eks-prefix"]
-    with pytest.raises(ValueError, match="known: eks-ipv6, eks-prefix"):
+    with pytest.raises(ValueError, match="known examples: eks-ipv6, eks-prefix"):
         example_files("nope")
 
 

@@ -27,7 +27,7 @@ from ipfrag.cli import EXIT_AWS_ERROR, EXIT_INTERRUPTED, EXIT_USAGE_ERROR, main
 from ipfrag.cli._text import safe
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE = ROOT / "examples" / "snapshots" / "eks-prefix"
+EXAMPLE = ROOT / "ipfrag" / "data" / "examples" / "eks-prefix"
 
 
 def one_error_line(err: str, command: str) -> str:

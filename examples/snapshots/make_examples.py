@@ -1,4 +1,7 @@
-"""Generate the example AWS snapshots in this folder (deterministic: seeded, no AWS access).
+"""Generate the example AWS snapshots (deterministic: seeded, no AWS access).
+
+They are written to ``ipfrag/data/examples/<name>/`` and ship as package data
+(:mod:`ipfrag.aws.examples` reads them; ``ipfrag analyze --example NAME``).
 
 Each example folder holds what these aws-cli commands print for one subnet:
 
@@ -24,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+# The examples ship inside the package (ipfrag.aws.examples reads them from there).
+OUT = HERE.parent.parent / "ipfrag" / "data" / "examples"
 ACCOUNT = "111122223333"
 REGION = "eu-west-1"
 CLUSTER = "prod"
@@ -576,8 +581,8 @@ EXAMPLES = {"eks-prefix": eks_prefix, "eks-ipv6": eks_ipv6}
 
 def main() -> None:
     for name, make in EXAMPLES.items():
-        folder = HERE / name
-        folder.mkdir(exist_ok=True)
+        folder = OUT / name
+        folder.mkdir(parents=True, exist_ok=True)
         for filename, content in make().items():
             (folder / filename).write_text(json.dumps(content, indent=4) + "\n", encoding="utf-8")
         print(f"wrote {folder}")

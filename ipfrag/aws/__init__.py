@@ -5,6 +5,7 @@
 - :mod:`ipfrag.aws.classify`: who holds an interface's addresses (EKS node, Lambda, NAT ...);
 - :mod:`ipfrag.aws.snapshot`: ``{subnet_id: Subnet}`` rebuilt from ``describe-subnets``,
   ``describe-network-interfaces`` and ``get-subnet-cidr-reservations`` JSON, and snapshot files;
+- :mod:`ipfrag.aws.examples`: the example snapshots shipped with the package, by name;
 - :mod:`ipfrag.aws.live`: the same read live through boto3 (extra ``ipfrag[aws]``; boto3
   is imported only when a live function runs).
 
@@ -20,15 +21,25 @@
 ('eni-1', [])
 """
 
-from ipfrag.aws.classify import Classification, OwnerKind, classify_interface, classify_interfaces
+from ipfrag.aws.classify import (
+    Classification,
+    InterfaceFacts,
+    OwnerKind,
+    classify_interface,
+    classify_interfaces,
+)
+from ipfrag.aws.examples import example_files, example_names, load_example
 from ipfrag.aws.limits import (
     InstanceLimits,
+    InvalidInstanceLimits,
     UnknownInstanceType,
+    VcpusRequired,
     instance_limits,
     instance_types,
     max_pods,
     pod_ip_capacity,
     register_instance_type,
+    unregister_instance_type,
 )
 from ipfrag.aws.live import (
     AwsAccessDenied,
@@ -41,6 +52,7 @@ from ipfrag.aws.live import (
     read_live,
 )
 from ipfrag.aws.snapshot import (
+    AWS_SUBNET_PREFIXLEN,
     Mismatch,
     RawSnapshot,
     Snapshot,
@@ -52,6 +64,7 @@ from ipfrag.aws.snapshot import (
 )
 
 __all__ = [
+    "AWS_SUBNET_PREFIXLEN",
     "AwsAccessDenied",
     "AwsExtraMissing",
     "AwsNotFound",
@@ -59,18 +72,24 @@ __all__ = [
     "Classification",
     "ClusterSubnets",
     "InstanceLimits",
+    "InterfaceFacts",
+    "InvalidInstanceLimits",
     "Mismatch",
     "OwnerKind",
     "RawSnapshot",
     "Snapshot",
     "SnapshotFieldError",
     "UnknownInstanceType",
+    "VcpusRequired",
     "classify_interface",
     "classify_interfaces",
     "collect_snapshot",
     "discover_cluster_subnets",
+    "example_files",
+    "example_names",
     "instance_limits",
     "instance_types",
+    "load_example",
     "load_live",
     "load_snapshot",
     "max_pods",
@@ -79,4 +98,5 @@ __all__ = [
     "read_snapshot",
     "register_instance_type",
     "save_snapshot",
+    "unregister_instance_type",
 ]

@@ -20,6 +20,12 @@ prints it (and boto3 returns it). The answer comes from, in this order:
 An interface in status ``available`` that is attached to nothing is ``ORPHANED`` whatever it was:
 it holds addresses (and spoils /28s) for nobody. ``Classification.origin`` keeps what it was.
 
+Every kind says whether its addresses are **drainable** (:attr:`OwnerKind.drainable`): freed by
+draining and replacing an EKS node (its primary and VPC CNI ENIs, its pods' branch ENIs), as
+opposed to held by a service the cluster operator cannot move (Lambda, NAT, load balancers,
+databases, endpoints, the control plane ...). Unknown ``InterfaceType`` strings (newer than this
+table) are accepted and fall through to the description, requester and attachment rules.
+
 >>> from ipfrag.aws.classify import classify_interface
 >>> c = classify_interface({"InterfaceType": "nat_gateway", "Status": "in-use",
 ...                         "Description": "Interface for NAT Gateway nat-0a1b2c3d4e5f60718"})
@@ -33,11 +39,16 @@ import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from functools import lru_cache
+from types import MappingProxyType
+from typing import Any, NamedTuple
+
+from ipfrag.errors import InvalidType
 
 __all__ = [
     "SERVICE_RULES",
     "Classification",
+    "InterfaceFacts",
     "OwnerKind",
     "ServiceRule",
     "classify_interface",
@@ -91,11 +102,41 @@ class OwnerKind(str, Enum):
     WORKSPACES = "workspaces"
     ECS_TASK = "ecs_task"
     CODEBUILD = "codebuild"
+    DAX = "dax"
+    EVS = "evs"
+    """Amazon Elastic VMware Service."""
+    EC2_INSTANCE_CONNECT_ENDPOINT = "ec2_instance_connect_endpoint"
+    GLUE = "glue"
+    SAGEMAKER = "sagemaker"
+    MSK = "msk"
+    """Amazon Managed Streaming for Apache Kafka brokers."""
+    AMAZON_MQ = "amazon_mq"
+    CLIENT_VPN = "client_vpn"
+    APP_RUNNER = "app_runner"
+    EMR = "emr"
+    BATCH = "batch"
     EC2_INSTANCE = "ec2_instance"
     """A plain interface attached to an instance, not recognizably an EKS node's."""
     ORPHANED = "orphaned"
     """Status ``available`` and attached to nothing: addresses held for nobody."""
     UNKNOWN = "unknown"
+
+    @property
+    def drainable(self) -> bool:
+        """Whether draining (and replacing) an EKS node frees this kind's addresses. O(1).
+
+        True for EKS node primary and VPC CNI ENIs and for pod branch ENIs; False for every
+        service-held, orphaned or unknown interface.
+
+        >>> OwnerKind.EKS_POD_ENI.drainable, OwnerKind.LAMBDA.drainable
+        (True, False)
+        """
+        return self in _DRAINABLE
+
+
+_DRAINABLE = frozenset(
+    {OwnerKind.EKS_NODE_PRIMARY, OwnerKind.EKS_NODE_SECONDARY, OwnerKind.EKS_POD_ENI}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +162,15 @@ class Classification:
         if self.origin is None:
             object.__setattr__(self, "origin", self.kind)
 
+    @property
+    def drainable(self) -> bool:
+        """Whether draining an EKS node frees these addresses (:attr:`OwnerKind.drainable`).
+
+        >>> Classification(OwnerKind.EKS_NODE_SECONDARY, "VPC CNI ENI").drainable
+        True
+        """
+        return self.kind.drainable
+
 
 @dataclass(frozen=True, slots=True)
 class ServiceRule:
@@ -131,6 +181,8 @@ class ServiceRule:
     extracts the name, for descriptions that several kinds share), or ``requester`` matches
     anywhere in ``RequesterId``. ``label`` is formatted with ``{name}``: the regex group
     ``name`` of ``description`` when it matched, else ``""`` (the label drops the trailing space).
+    With ``requester_required`` the description counts only for an interface a service created
+    (``RequesterId`` present).
     """
 
     kind: OwnerKind
@@ -139,6 +191,7 @@ class ServiceRule:
     description: re.Pattern[str] | None = None
     requester: re.Pattern[str] | None = None
     description_decides: bool = True
+    requester_required: bool = False
 
 
 def _rule(
@@ -149,6 +202,7 @@ def _rule(
     requester: str | None = None,
     *,
     description_decides: bool = True,
+    requester_required: bool = False,
 ) -> ServiceRule:
     return ServiceRule(
         kind,
@@ -157,6 +211,7 @@ def _rule(
         re.compile(description) if description else None,
         re.compile(requester) if requester else None,
         description_decides,
+        requester_required,
     )
 
 
@@ -206,7 +261,7 @@ SERVICE_RULES: tuple[ServiceRule, ...] = (
         r"ELB gwy/(?P<name>[^/]+)",
     ),
     _rule(OwnerKind.CLASSIC_ELB, "Classic Load Balancer {name}", (), r"ELB (?P<name>[^/\s]+)$"),
-    _rule(OwnerKind.ELB, "load balancer", ["load_balancer"], None, r"^amazon-elb$"),
+    _rule(OwnerKind.ELB, "load balancer", ["load_balancer"], r"aws-elb", r"^amazon-elb$"),
     _rule(
         OwnerKind.TRANSIT_GATEWAY,
         "Transit Gateway attachment {name}",
@@ -245,7 +300,7 @@ SERVICE_RULES: tuple[ServiceRule, ...] = (
     _rule(
         OwnerKind.EFS,
         "EFS mount target {name}",
-        (),
+        ["efs"],
         r"EFS mount target for (?P<name>fs-[0-9a-f]+)",
     ),
     # FSx words its descriptions differently per file system flavour; all name FSx.
@@ -274,7 +329,73 @@ SERVICE_RULES: tuple[ServiceRule, ...] = (
         (),
         r"arn:aws[a-z-]*:ecs:[^:]*:[0-9]*:attachment/(?P<name>[0-9a-f-]+)",
     ),
-    _rule(OwnerKind.CODEBUILD, "CodeBuild build", (), None, r":AWSCodeBuild-"),
+    _rule(OwnerKind.CODEBUILD, "CodeBuild build", (), r"AWS CodeBuild", r":AWSCodeBuild-"),
+    _rule(OwnerKind.DAX, "DAX cluster {name}", (), r"DAX(?: (?P<name>\S+))?", r"^amazon-dax$"),
+    _rule(OwnerKind.EVS, "Elastic VMware Service", ["evs"]),
+    _rule(
+        OwnerKind.EC2_INSTANCE_CONNECT_ENDPOINT,
+        "EC2 Instance Connect Endpoint {name}",
+        ["ec2_instance_connect_endpoint"],
+        r".*?(?P<name>eice-[0-9a-f]+)",
+        description_decides=False,
+    ),
+    _rule(OwnerKind.GLUE, "Glue connection", (), r"Attached to Glue", r"(?i)\bglue\b"),
+    # Descriptions that only mention a service name count when a service created the
+    # interface (RequesterId present): a user's own instance may be named "kafka-1".
+    _rule(
+        OwnerKind.SAGEMAKER,
+        "SageMaker",
+        (),
+        r".*?\bSageMaker\b",
+        r"(?i)sagemaker",
+        requester_required=True,
+    ),
+    _rule(
+        OwnerKind.MSK,
+        "MSK cluster",
+        (),
+        r".*?\b(?:Amazon MSK|MSK|Kafka)\b",
+        r"(?i)^amazon-kafka$|:kafka",
+        requester_required=True,
+    ),
+    _rule(
+        OwnerKind.AMAZON_MQ,
+        "Amazon MQ broker",
+        (),
+        r".*?\bAmazon ?MQ\b",
+        r"(?i)amazon-?mq",
+        requester_required=True,
+    ),
+    _rule(
+        OwnerKind.CLIENT_VPN,
+        "Client VPN endpoint {name}",
+        (),
+        r"(?i)Client ?VPN(?:.*?(?P<name>cvpn-endpoint-[0-9a-f]+))?",
+    ),
+    _rule(
+        OwnerKind.APP_RUNNER,
+        "App Runner VPC connector",
+        (),
+        r".*?\bApp ?Runner\b",
+        r"(?i)apprunner",
+        requester_required=True,
+    ),
+    _rule(
+        OwnerKind.EMR,
+        "EMR",
+        (),
+        r".*?\b(?:EMR|ElasticMapReduce)\b",
+        r"(?i)elasticmapreduce",
+        requester_required=True,
+    ),
+    _rule(
+        OwnerKind.BATCH,
+        "Batch job",
+        (),
+        r".*?\bAWS Batch\b",
+        r"(?i):aws-batch|batch\.amazonaws",
+        requester_required=True,
+    ),
 )
 
 _VPC_CNI_DESCRIPTION = "aws-K8S-"
@@ -283,6 +404,7 @@ _BRANCH_DESCRIPTION = "aws-k8s-branch-eni"
 _EKS_CONTROL_PLANE = re.compile(r"Amazon EKS (?P<name>\S+)$")
 _INSTANCE_ID = re.compile(r"i-[0-9a-f]{8,17}$")
 _NODE_TAG = "node.k8s.amazonaws.com/instance_id"
+_TRUNK_TAG = "vpcresources.k8s.aws/trunk-eni-id"
 _CNI_CLUSTER_TAG = "cluster.k8s.amazonaws.com/name"
 _CLUSTER_TAGS = (_CNI_CLUSTER_TAG, "eks:cluster-name", "aws:eks:cluster-name")
 _CLUSTER_TAG_PREFIX = "kubernetes.io/cluster/"
@@ -307,24 +429,80 @@ def _text(eni: Mapping[str, Any], key: str) -> str:
 
 def _tags(eni: Mapping[str, Any]) -> dict[str, str]:
     tags: dict[str, str] = {}
-    for tag in eni.get("TagSet") or eni.get("Tags") or ():
+    listed = eni.get("TagSet") or eni.get("Tags")
+    if not isinstance(listed, list):  # broken input: reported by the loader, ignored here
+        return tags
+    for tag in listed:
         if isinstance(tag, Mapping) and isinstance(tag.get("Key"), str):
             value = tag.get("Value")
             tags[tag["Key"]] = value if isinstance(value, str) else ""
     return tags
 
 
-def _attachment(eni: Mapping[str, Any]) -> Mapping[str, Any]:
-    attachment = eni.get("Attachment")
-    return attachment if isinstance(attachment, Mapping) else {}
+_NO_TAGS: Mapping[str, str] = MappingProxyType({})
 
 
-def _eks_tagged(tags: Mapping[str, str], eni: Mapping[str, Any]) -> bool:
-    if any(key in _EKS_TAG_KEYS or key.startswith(_EKS_TAG_PREFIXES) for key in tags):
+class InterfaceFacts(NamedTuple):
+    """What classification reads of one interface, already typed (an immutable record).
+
+    :meth:`from_item` takes them from a ``describe-network-interfaces`` item, treating
+    missing or mistyped fields as absent; the snapshot loader builds them from its
+    validated records directly (a named tuple: cheap to build 40,000 times). ``operator``
+    is ``Operator.Principal``.
+
+    >>> f = InterfaceFacts.from_item({"InterfaceType": "lambda", "TagSet": "broken"})
+    >>> f.interface_type, f.tags
+    ('lambda', {})
+    """
+
+    interface_type: str = ""
+    description: str = ""
+    requester: str = ""
+    status: str = ""
+    tags: Mapping[str, str] = _NO_TAGS
+    instance_id: str | None = None
+    device_index: int | None = None
+    card_index: int | None = None
+    operator: str = ""
+    eni_id: str = ""
+
+    @classmethod
+    def from_item(cls, eni: Mapping[str, Any]) -> InterfaceFacts:
+        """The facts of a ``describe-network-interfaces`` item. O(fields + tags).
+
+        Raises :class:`~ipfrag.InvalidType` if ``eni`` is not a mapping.
+
+        >>> InterfaceFacts.from_item({"Attachment": {"InstanceId": "i-1"}}).instance_id
+        'i-1'
+        """
+        if not isinstance(eni, Mapping):
+            raise InvalidType(f"a network interface must be a mapping, not {type(eni).__name__}")
+        attachment = eni.get("Attachment")
+        if not isinstance(attachment, Mapping):
+            attachment = {}
+        instance = attachment.get("InstanceId")
+        device = attachment.get("DeviceIndex")
+        card = attachment.get("NetworkCardIndex")
+        operator = eni.get("Operator")
+        principal = operator.get("Principal") if isinstance(operator, Mapping) else None
+        return cls(
+            _text(eni, "InterfaceType"),
+            _text(eni, "Description").strip(),
+            _text(eni, "RequesterId"),
+            _text(eni, "Status"),
+            _tags(eni),
+            instance if isinstance(instance, str) and instance else None,
+            device if isinstance(device, int) and not isinstance(device, bool) else None,
+            card if isinstance(card, int) and not isinstance(card, bool) else None,
+            principal if isinstance(principal, str) else "",
+            _text(eni, "NetworkInterfaceId"),
+        )
+
+
+def _eks_tagged(facts: InterfaceFacts) -> bool:
+    if any(key in _EKS_TAG_KEYS or key.startswith(_EKS_TAG_PREFIXES) for key in facts.tags):
         return True
-    operator = eni.get("Operator")
-    principal = operator.get("Principal") if isinstance(operator, Mapping) else None
-    return isinstance(principal, str) and "eks" in principal.lower()
+    return "eks" in facts.operator.lower()
 
 
 def _cluster(tags: Mapping[str, str]) -> str | None:
@@ -347,42 +525,54 @@ def _match_rule(
     """Whether ``rule`` matches, and the resource name its description regex found."""
     found = rule.description.match(description) if rule.description else None
     matched = bool(
-        (found and rule.description_decides)
+        (found and rule.description_decides and (requester or not rule.requester_required))
         or interface_type in rule.interface_types
         or (rule.requester is not None and rule.requester.search(requester))
     )
     return matched, (found.groupdict().get("name") if found else None)
 
 
-def _classify(eni: Mapping[str, Any], eks_instance_ids: Collection[str]) -> Classification:
-    interface_type = _text(eni, "InterfaceType")
-    description = _text(eni, "Description").strip()
-    requester = _text(eni, "RequesterId")
-    tags = _tags(eni)
-    attachment = _attachment(eni)
-    attached_to = attachment.get("InstanceId")
-    instance_id = attached_to if isinstance(attached_to, str) and attached_to else None
-    eks = _eks_tagged(tags, eni)
-    cluster = _cluster(tags)
+@lru_cache(maxsize=4096)
+def _service(
+    interface_type: str, description: str, requester: str
+) -> tuple[OwnerKind, str, str | None] | None:
+    """The first service rule matching: (kind, label, resource); cached, as services repeat."""
+    for rule in SERVICE_RULES:
+        matched, resource = _match_rule(rule, interface_type, description, requester)
+        if matched:
+            return rule.kind, _format(rule.label, resource), resource
+    return None
+
+
+# Verdicts repeat (every pod ENI on one trunk, every ENI of one Lambda function ...) and are
+# immutable: one shared instance each saves building 40,000 frozen dataclasses.
+_result = lru_cache(maxsize=4096)(Classification)
+
+
+def _classify(
+    f: InterfaceFacts, eks_instance_ids: Collection[str], trunk_nodes: Mapping[str, str]
+) -> Classification:
+    interface_type, description = f.interface_type, f.description
+    tags = f.tags
+    instance_id = f.instance_id
+    eks = _eks_tagged(f)
+    cluster = _cluster(tags) if tags else None
 
     if interface_type == "trunk" or description.startswith(_TRUNK_DESCRIPTION):
         eks = eks or description.startswith(_TRUNK_DESCRIPTION) or instance_id in eks_instance_ids
         where = f" of {instance_id}" if instance_id else ""
         label = f"EKS trunk ENI{where}" if eks else f"trunk ENI{where}"
-        return Classification(OwnerKind.TRUNK, label, instance_id, eks, None, cluster)
+        return _result(OwnerKind.TRUNK, label, instance_id, eks, None, cluster)
     if interface_type == "branch" or description.startswith(_BRANCH_DESCRIPTION):
-        trunk = tags.get("vpcresources.k8s.aws/trunk-eni-id")
+        trunk = tags.get(_TRUNK_TAG)
+        # A branch ENI is not attached; its node is the trunk's instance, or the CNI's tag.
+        node = instance_id or tags.get(_NODE_TAG) or (trunk_nodes.get(trunk) if trunk else None)
         if eks or description.startswith(_BRANCH_DESCRIPTION):
             where = f" on trunk {trunk}" if trunk else ""
-            return Classification(
-                OwnerKind.EKS_POD_ENI,
-                f"EKS pod branch ENI{where}",
-                instance_id,
-                True,
-                trunk,
-                cluster,
+            return _result(
+                OwnerKind.EKS_POD_ENI, f"EKS pod branch ENI{where}", node, True, trunk, cluster
             )
-        return Classification(OwnerKind.BRANCH, "branch ENI", instance_id, False, trunk, cluster)
+        return _result(OwnerKind.BRANCH, "branch ENI", node, False, trunk, cluster)
 
     cni_node = tags.get(_NODE_TAG)
     if description.startswith(_VPC_CNI_DESCRIPTION) or cni_node:
@@ -393,33 +583,30 @@ def _classify(eni: Mapping[str, Any], eks_instance_ids: Collection[str]) -> Clas
             or (from_description if _INSTANCE_ID.match(from_description) else None)
         )
         where = f" of {node}" if node else ""
-        return Classification(
+        return _result(
             OwnerKind.EKS_NODE_SECONDARY, f"VPC CNI ENI{where}", node, True, None, cluster
         )
     control_plane = _EKS_CONTROL_PLANE.match(description)
     if control_plane:
         name = control_plane.group("name")
-        return Classification(
+        return _result(
             OwnerKind.EKS_CONTROL_PLANE, f"EKS control plane of {name}", None, True, None, name
         )
     if interface_type in ("efa", "efa-only"):
         eks = eks or instance_id in eks_instance_ids
         where = f" of {instance_id}" if instance_id else ""
-        return Classification(OwnerKind.EFA, f"EFA{where}", instance_id, eks, None, cluster)
+        return _result(OwnerKind.EFA, f"EFA{where}", instance_id, eks, None, cluster)
 
-    for rule in SERVICE_RULES:
-        matched, resource = _match_rule(rule, interface_type, description, requester)
-        if matched:
-            return Classification(
-                rule.kind, _format(rule.label, resource), instance_id, eks, resource, cluster
-            )
+    service = _service(interface_type, description, f.requester)
+    if service is not None:
+        kind, label, resource = service
+        return _result(kind, label, instance_id, eks, resource, cluster)
 
     if instance_id:
-        card = attachment.get("NetworkCardIndex", 0)
-        primary = attachment.get("DeviceIndex") == 0 and card in (0, None)
+        primary = f.device_index == 0 and f.card_index in (0, None)
         on_node = eks or instance_id in eks_instance_ids
         if on_node and primary:
-            return Classification(
+            return _result(
                 OwnerKind.EKS_NODE_PRIMARY,
                 f"EKS node {instance_id} primary ENI",
                 instance_id,
@@ -427,10 +614,10 @@ def _classify(eni: Mapping[str, Any], eks_instance_ids: Collection[str]) -> Clas
                 None,
                 cluster,
             )
-        return Classification(
+        return _result(
             OwnerKind.EC2_INSTANCE, f"instance {instance_id}", instance_id, on_node, None, cluster
         )
-    return Classification(
+    return _result(
         OwnerKind.UNKNOWN,
         f"unknown ({description})" if description else "unknown",
         None,
@@ -440,27 +627,16 @@ def _classify(eni: Mapping[str, Any], eks_instance_ids: Collection[str]) -> Clas
     )
 
 
-def classify_interface(
-    eni: Mapping[str, Any], *, eks_instance_ids: Collection[str] = ()
+def _facts(eni: Mapping[str, Any] | InterfaceFacts) -> InterfaceFacts:
+    return eni if isinstance(eni, InterfaceFacts) else InterfaceFacts.from_item(eni)
+
+
+def _verdict(
+    f: InterfaceFacts, eks_instance_ids: Collection[str], trunk_nodes: Mapping[str, str]
 ) -> Classification:
-    """Classify one ``describe-network-interfaces`` item; see the module docs for the order.
-
-    ``eks_instance_ids`` names instances known to be EKS nodes, so that their untagged primary
-    ENIs count as ``EKS_NODE_PRIMARY`` (:func:`classify_interfaces` fills it in). Missing or
-    mistyped fields are treated as absent: classification never fails on a well-formed mapping.
-    Raises ``TypeError`` if ``eni`` is not a mapping. O(rules + tags).
-
-    >>> classify_interface({"Description": "aws-K8S-i-0123456789abcdef0", "Status": "in-use",
-    ...     "Attachment": {"InstanceId": "i-0123456789abcdef0", "DeviceIndex": 1}}).kind.value
-    'eks_node_secondary'
-    >>> classify_interface({"Description": "", "Status": "available"}).kind.value
-    'orphaned'
-    """
-    if not isinstance(eni, Mapping):
-        raise TypeError(f"a network interface must be a mapping, not {type(eni).__name__}")
-    found = _classify(eni, eks_instance_ids)
-    if _text(eni, "Status") == "available" and not _attachment(eni).get("InstanceId"):
-        return Classification(
+    found = _classify(f, eks_instance_ids, trunk_nodes)
+    if f.status == "available" and not f.instance_id:
+        return _result(
             OwnerKind.ORPHANED,
             f"unattached (available): {found.label}",
             found.instance_id,
@@ -472,12 +648,35 @@ def classify_interface(
     return found
 
 
-def classify_interfaces(enis: Iterable[Mapping[str, Any]]) -> list[Classification]:
+def classify_interface(
+    eni: Mapping[str, Any] | InterfaceFacts, *, eks_instance_ids: Collection[str] = ()
+) -> Classification:
+    """Classify one ``describe-network-interfaces`` item; see the module docs for the order.
+
+    ``eni`` is the item (or its :class:`InterfaceFacts`). ``eks_instance_ids`` names
+    instances known to be EKS nodes, so that their untagged primary ENIs count as
+    ``EKS_NODE_PRIMARY`` (:func:`classify_interfaces` fills it in). Missing or mistyped
+    fields are treated as absent: classification never fails on a mapping. Raises
+    :class:`~ipfrag.InvalidType` if ``eni`` is not a mapping. O(rules + tags).
+
+    >>> classify_interface({"Description": "aws-K8S-i-0123456789abcdef0", "Status": "in-use",
+    ...     "Attachment": {"InstanceId": "i-0123456789abcdef0", "DeviceIndex": 1}}).kind.value
+    'eks_node_secondary'
+    >>> classify_interface({"Description": "", "Status": "available"}).kind.value
+    'orphaned'
+    """
+    return _verdict(_facts(eni), eks_instance_ids, {})
+
+
+def classify_interfaces(
+    enis: Iterable[Mapping[str, Any] | InterfaceFacts],
+) -> list[Classification]:
     """Classify many interfaces at once, in order; EKS nodes are learned from the whole set.
 
     An instance that holds a VPC CNI ENI, a trunk ENI, or an interface tagged for EKS is an EKS
     node, so its primary ENI (device index 0, usually untagged and without description) becomes
-    ``EKS_NODE_PRIMARY``. O(n x rules).
+    ``EKS_NODE_PRIMARY``; a pod's branch ENI (not attached) gets the ``instance_id`` of the node
+    whose trunk ENI carries it. O(n x rules).
 
     >>> node = "i-0123456789abcdef0"
     >>> out = classify_interfaces([
@@ -488,12 +687,17 @@ def classify_interfaces(enis: Iterable[Mapping[str, Any]]) -> list[Classificatio
     >>> [c.kind.value for c in out]
     ['eks_node_primary', 'eks_node_secondary']
     """
-    items = list(enis)
-    first = [classify_interface(eni) for eni in items]
+    facts = [_facts(eni) for eni in enis]
+    trunk_nodes = {
+        f.eni_id: f.instance_id
+        for f in facts
+        if f.instance_id and f.eni_id and f.interface_type == "trunk"
+    }
+    first = [_verdict(f, (), trunk_nodes) for f in facts]
     nodes = {c.instance_id for c in first if c.instance_id and c.is_eks}
     if not nodes:
         return first
     return [
-        classify_interface(eni, eks_instance_ids=nodes) if c.instance_id in nodes else c
-        for eni, c in zip(items, first, strict=True)
+        _verdict(f, nodes, trunk_nodes) if c.instance_id in nodes else c
+        for f, c in zip(facts, first, strict=True)
     ]

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Literal, overload
 
-from ipfrag.errors import IpfragError
+from ipfrag.errors import InvalidArgument, InvalidType, IpfragError
 
 __all__ = [
     "HYPERVISORS",
@@ -109,7 +109,7 @@ class VcpusRequired(IpfragError, ValueError):
 
 def _normalize(instance_type: object) -> str:
     if not isinstance(instance_type, str):
-        raise TypeError(f"instance type must be a str, not {type(instance_type).__name__}")
+        raise InvalidType(f"instance type must be a str, not {type(instance_type).__name__}")
     name = instance_type.strip().lower()
     if not name:
         raise UnknownInstanceType(instance_type)
@@ -146,7 +146,7 @@ class InstanceLimits:
     def __post_init__(self) -> None:
         try:
             name = _normalize(self.instance_type)
-        except (TypeError, UnknownInstanceType):
+        except (InvalidType, UnknownInstanceType):
             raise InvalidInstanceLimits(
                 f"instance_type must be a non-empty str, got {self.instance_type!r}"
             ) from None
@@ -403,7 +403,8 @@ def unregister_instance_type(instance_type: str) -> None:
     """Remove a registration made with :func:`register_instance_type`. O(1).
 
     A shipped type that the registration overrode becomes visible again. Raises
-    :class:`UnknownInstanceType` if the name was not registered.
+    :class:`~ipfrag.InvalidArgument` for a shipped type that was not overridden (shipped types
+    cannot be removed) and :class:`UnknownInstanceType` for a name that is neither.
 
     >>> _ = register_instance_type("m5.large", max_enis=2, ipv4_per_eni=10)
     >>> instance_limits("m5.large").max_enis
@@ -415,6 +416,11 @@ def unregister_instance_type(instance_type: str) -> None:
     name = _normalize(instance_type)
     with _lock:
         if name not in _registered:
+            if name in _shipped_table():
+                raise InvalidArgument(
+                    f"{name} is a shipped instance type, not a registration: only types added "
+                    "with register_instance_type can be unregistered"
+                )
             raise UnknownInstanceType(
                 instance_type, difflib.get_close_matches(name, list(_registered), n=3)
             )
@@ -506,8 +512,20 @@ class PodIpCapacity:
 
 
 def _check_positive(name: str, value: int | None) -> None:
-    if value is not None and (not _is_int(value) or value < 1):
+    if value is None:
+        return
+    if not _is_int(value):
+        raise InvalidType(
+            f"{name} must be a positive int, not {type(value).__name__} {value!r:.40}"
+        )
+    if value < 1:
         raise InvalidInstanceLimits(f"{name} must be a positive int, got {value!r}")
+
+
+def _check_flags(**flags: object) -> None:
+    for name, value in flags.items():
+        if not isinstance(value, bool):
+            raise InvalidType(f"{name} must be True or False, not {type(value).__name__}")
 
 
 def pod_ip_capacity(
@@ -522,7 +540,8 @@ def pod_ip_capacity(
     Secondary mode: one address per non-primary slot of every pod ENI. Prefix mode (Nitro and
     bare metal only; others fall back to secondary): one /28 per such slot, 16 addresses each.
     ``custom_networking`` removes the primary ENI; ``max_enis`` caps the ENIs used (a
-    non-positive or non-int ``max_enis`` raises :class:`InvalidInstanceLimits`). O(1).
+    non-positive ``max_enis`` raises :class:`InvalidInstanceLimits`, a non-int one
+    :class:`~ipfrag.InvalidType`, as do non-bool flags). O(1).
 
     >>> pod_ip_capacity("m5.large").addresses
     27
@@ -530,6 +549,7 @@ def pod_ip_capacity(
     >>> cap.prefixes, cap.addresses
     (27, 432)
     """
+    _check_flags(prefix_delegation=prefix_delegation, custom_networking=custom_networking)
     limits = instance_limits(instance_type)
     _check_positive("max_enis", max_enis)
     enis = limits.max_enis if max_enis is None else min(max_enis, limits.max_enis)
@@ -564,7 +584,8 @@ def max_pods(
     uncapped value exceeds 110; it comes from ``vcpus``, else from a registered type's
     ``vcpus``, else :class:`VcpusRequired` is raised (pass ``vcpus`` or ``cap=False``).
     With ``custom_networking`` on a one-ENI type no ENI serves pods and the result is 2, as the
-    calculator prints. Non-positive ``max_enis``/``vcpus`` raise :class:`InvalidInstanceLimits`,
+    calculator prints. Non-positive ``max_enis``/``vcpus`` raise :class:`InvalidInstanceLimits`
+    (wrong types, ``None`` as instance type included: :class:`~ipfrag.InvalidType`),
     unknown types :class:`UnknownInstanceType`. O(1).
 
     >>> max_pods("m5.large"), max_pods("t3.medium"), max_pods("c5.18xlarge", cap=False)
@@ -575,6 +596,7 @@ def max_pods(
     250
     """
     _check_positive("vcpus", vcpus)
+    _check_flags(cap=cap)
     capacity = pod_ip_capacity(
         instance_type,
         prefix_delegation=prefix_delegation,

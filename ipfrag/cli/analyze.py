@@ -38,6 +38,8 @@ from typing import Any, Literal
 
 import ipfrag
 from ipfrag.analysis import Drain, Report, advise_reservation, analyze, interfaces
+from ipfrag.aws.examples import example_files as _example_files
+from ipfrag.aws.examples import example_names
 from ipfrag.aws.snapshot import Snapshot, load_snapshot, read_snapshot
 from ipfrag.cli._args import positive_int
 from ipfrag.cli._text import safe
@@ -46,38 +48,28 @@ from ipfrag.subnet import Subnet
 
 __all__ = ["EXAMPLES_DIR", "example_files", "examples", "register", "run"]
 
-#: Where the bundled example snapshots live (a source checkout or an editable install).
-EXAMPLES_DIR = Path(ipfrag.__file__).resolve().parent.parent / "examples" / "snapshots"
-_FILES = (
-    "describe-subnets.json",
-    "describe-network-interfaces.json",
-    "get-subnet-cidr-reservations.json",
-)
+#: Where the bundled example snapshots live (package data: see :mod:`ipfrag.aws.examples`).
+EXAMPLES_DIR = Path(ipfrag.__file__).resolve().parent / "data" / "examples"
 _INPUT_ERROR = 2
 
 
 def examples() -> list[str]:
-    """The names of the bundled example snapshots (empty when they are not installed). O(dirs).
+    """The names of the bundled example snapshots (:func:`ipfrag.aws.examples.example_names`).
 
     >>> "eks-prefix" in examples()
     True
     """
-    if not EXAMPLES_DIR.is_dir():
-        return []
-    return sorted(p.name for p in EXAMPLES_DIR.iterdir() if (p / _FILES[0]).is_file())
+    return example_names()
 
 
 def example_files(name: str) -> tuple[Path, Path, Path]:
-    """The three aws-cli JSON files of example ``name``; ``ValueError`` if there is none. O(1).
+    """The three aws-cli JSON files of example ``name`` (names only; see
+    :func:`ipfrag.aws.examples.example_files`).
 
     >>> example_files("eks-ipv6")[0].name
     'describe-subnets.json'
     """
-    folder = EXAMPLES_DIR / name
-    if not (folder / _FILES[0]).is_file():
-        known = ", ".join(examples()) or f"none found in {EXAMPLES_DIR}"
-        raise ValueError(f"no example snapshot {name!r} (known: {known})")
-    return folder / _FILES[0], folder / _FILES[1], folder / _FILES[2]
+    return _example_files(name)
 
 
 def _pods_per_node(args: argparse.Namespace) -> int | None:

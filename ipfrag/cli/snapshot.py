@@ -1,14 +1,20 @@
 """``ipfrag snapshot``: read subnets live from AWS and save them for ``ipfrag analyze``.
 
 Needs the ``ipfrag[aws]`` extra (boto3) and read-only IAM permissions (see
-:mod:`ipfrag.aws.live`). Reads by subnet ids, by EKS cluster name, or both, and writes a
-snapshot file holding the raw responses; ``ipfrag analyze --snapshot FILE`` analyzes it
-offline, as often as needed. AWS errors (a missing permission, no credentials, an unknown
-cluster) are reported on stderr with exit status 1.
+:mod:`ipfrag.aws.live`). Reads by subnet ids, by EKS cluster name or ARN, or both, and
+writes a snapshot file holding the raw responses; ``ipfrag analyze --snapshot FILE``
+analyzes it offline, as often as needed. ``--dry-run`` lists the calls and IAM actions it
+would make, without calling AWS. AWS errors (a missing permission on a data call, no
+credentials, an unknown cluster) are reported on stderr with exit status 1; refused
+discovery calls are warnings.
 
 >>> from ipfrag.cli import main
 >>> main(["snapshot", "-o", "x.json"])
 2
+>>> main(["snapshot", "--subnet-id", "subnet-1", "--dry-run"])  # doctest: +ELLIPSIS
+would call (read-only):
+  ec2:DescribeSubnets  ...
+0
 """
 
 from __future__ import annotations
@@ -17,9 +23,9 @@ import argparse
 import sys
 from typing import Any
 
-from ipfrag.aws.live import AwsExtraMissing, AwsReadError, read_live
+from ipfrag.aws.live import AwsExtraMissing, AwsReadError, planned_calls, read_live
 from ipfrag.aws.snapshot import save_snapshot
-from ipfrag.errors import SnapshotError
+from ipfrag.errors import IpfragError
 
 __all__ = ["register", "run"]
 
@@ -40,13 +46,22 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> argparse.ArgumentPa
             "for 'ipfrag analyze --snapshot FILE'. Needs pip install 'ipfrag[aws]'."
         ),
     )
-    parser.add_argument("--cluster", metavar="NAME", help="an EKS cluster name")
+    parser.add_argument(
+        "--cluster",
+        metavar="NAME_OR_ARN",
+        help="an EKS cluster name or ARN (the ARN's region wins)",
+    )
     parser.add_argument(
         "--subnet-id", nargs="+", default=[], metavar="ID", help="subnet ids to read"
     )
     parser.add_argument("--region", help="AWS region (default: the AWS config's)")
     parser.add_argument("--profile", help="AWS config profile")
-    parser.add_argument("-o", "--output", required=True, metavar="FILE", help="file to write")
+    parser.add_argument("-o", "--output", metavar="FILE", help="file to write (required)")
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="list the AWS calls and IAM actions it would make, and stop (no AWS access)",
+    )
     parser.set_defaults(func=run)
     return parser
 
@@ -59,6 +74,18 @@ def run(args: argparse.Namespace) -> int:
     if not args.subnet_id and args.cluster is None:
         print("ipfrag snapshot: error: give --cluster NAME and/or --subnet-id ID", file=sys.stderr)
         return _USAGE_ERROR
+    if args.dry_run:
+        calls = planned_calls(args.subnet_id, cluster=args.cluster)
+        width = max(len(c.action) for c in calls)
+        print("would call (read-only):")
+        for call in calls:
+            note = "" if call.fatal else "  (if refused: a warning)"
+            print(f"  {call.action:<{width}}  {call.purpose}{note}")
+        print("IAM actions needed: " + ", ".join(dict.fromkeys(c.action for c in calls)))
+        return 0
+    if args.output is None:
+        print("ipfrag snapshot: error: give -o FILE", file=sys.stderr)
+        return _USAGE_ERROR
     try:
         raw = read_live(
             args.subnet_id, cluster=args.cluster, region=args.region, profile=args.profile
@@ -66,17 +93,27 @@ def run(args: argparse.Namespace) -> int:
     except (AwsReadError, AwsExtraMissing) as e:
         print(f"ipfrag snapshot: error: {e}", file=sys.stderr)
         return _AWS_ERROR
+    except IpfragError as e:  # a bad argument value: a region that is no region name ...
+        print(f"ipfrag snapshot: error: {e}", file=sys.stderr)
+        return _USAGE_ERROR
     try:
         path = save_snapshot(args.output, raw)
-    except (OSError, SnapshotError) as e:
-        print(f"ipfrag snapshot: error: cannot write {args.output}: {e}", file=sys.stderr)
-        return _AWS_ERROR
+    except IpfragError as e:  # a folder that does not exist ...
+        print(f"ipfrag snapshot: error: {e}", file=sys.stderr)
+        return _USAGE_ERROR
     sources = raw.metadata.get("subnet_sources", {})
     print(
         f"read {len(raw.subnets)} subnets, {len(raw.network_interfaces)} network interfaces, "
         f"{len(raw.ipv4_cidr_reservations) + len(raw.ipv6_cidr_reservations)} CIDR "
         f"reservations in {raw.metadata.get('region')}"
     )
+    if raw.metadata.get("auto_mode"):
+        print(
+            f"cluster {raw.metadata.get('cluster')} runs EKS Auto Mode: its nodes take /28 "
+            "prefixes, so free aligned /28s are what new nodes and pods need"
+        )
+    for warning in raw.metadata.get("warnings", ()):
+        print(f"warning: {warning}", file=sys.stderr)
     for subnet in raw.subnets:
         subnet_id = subnet.get("SubnetId", "?")
         why = ", ".join(sources.get(subnet_id, ()))
