@@ -43,14 +43,13 @@ from ipfrag.aws.examples import example_names
 from ipfrag.aws.snapshot import Snapshot, load_snapshot, read_snapshot
 from ipfrag.cli._args import positive_int
 from ipfrag.cli._text import safe
-from ipfrag.errors import IpfragError
+from ipfrag.errors import InvalidArgument, IpfragError
 from ipfrag.subnet import Subnet
 
 __all__ = ["EXAMPLES_DIR", "example_files", "examples", "register", "run"]
 
 #: Where the bundled example snapshots live (package data: see :mod:`ipfrag.aws.examples`).
 EXAMPLES_DIR = Path(ipfrag.__file__).resolve().parent / "data" / "examples"
-_INPUT_ERROR = 2
 
 
 def examples() -> list[str]:
@@ -375,7 +374,7 @@ def _load(args: argparse.Namespace) -> Snapshot:
         subnets, enis, reservations = example_files(args.example)
         return load_snapshot(subnets, enis, reservations, family=family, lenient=args.lenient)
     if not args.network_interfaces:
-        raise ValueError("--subnets needs --network-interfaces")
+        raise InvalidArgument("--subnets needs --network-interfaces")
     return load_snapshot(
         args.subnets,
         args.network_interfaces,
@@ -412,22 +411,18 @@ def run(args: argparse.Namespace) -> int:
     >>> main(["analyze", "--example", "no-such-example"])  # doctest: +ELLIPSIS
     2
     """
-    try:
-        if args.reserve is None and (args.instance_type or args.vcpus):
-            raise ValueError("--instance-type and --vcpus go with --reserve SIZE")
-        snap = _load(args)
-        several = len(snap) > 1
-        documents = []
-        maps = []
-        for subnet_id, subnet in snap.items():
-            report = analyze(subnet, args.prefixlen)
-            documents.append(_document(subnet, report, args))
-            if args.map and not args.json:
-                maps.append(report.map())
-            _write_maps(report, subnet_id, args, several)
-    except (IpfragError, ValueError) as e:
-        print(f"ipfrag analyze: error: {safe(e)}", file=sys.stderr)
-        return _INPUT_ERROR
+    if args.reserve is None and (args.instance_type or args.vcpus):
+        raise InvalidArgument("--instance-type and --vcpus go with --reserve SIZE")
+    snap = _load(args)
+    several = len(snap) > 1
+    documents = []
+    maps = []
+    for subnet_id, subnet in snap.items():
+        report = analyze(subnet, args.prefixlen)
+        documents.append(_document(subnet, report, args))
+        if args.map and not args.json:
+            maps.append(report.map())
+        _write_maps(report, subnet_id, args, several)
     if args.json:
         document = {
             "family": snap.family,

@@ -17,11 +17,9 @@ from dataclasses import asdict
 from typing import Any, TextIO
 
 from ipfrag.cli._args import positive_int
-from ipfrag.errors import IpfragError
+from ipfrag.errors import InvalidArgument
 
 __all__ = ["format_monte_carlo", "format_run", "format_sweep", "parse_sweep", "register"]
-
-_USAGE_ERROR = 2
 
 
 def parse_sweep(text: str) -> tuple[str, list[Any]]:
@@ -145,54 +143,49 @@ def _run(args: argparse.Namespace) -> int:
             print(f"{name}\n    {data.get('description', '')}", file=out)
         return 0
     if args.scenario is None:
-        print("ipfrag simulate: error: give a SCENARIO (or --list)", file=sys.stderr)
-        return _USAGE_ERROR
-    try:
-        sc = load_scenario(args.scenario)
-        if args.sweep is not None:
-            param, values = args.sweep
-            result: Any = sweep(
-                sc,
-                param,
-                values,
-                args.runs,
-                sc.seed if args.seed is None else args.seed,
-                workers=args.workers,
-                progress=None,
-            )
-        elif args.runs > 1:
-            result = run_many(
-                sc,
-                args.runs,
-                sc.seed if args.seed is None else args.seed,
-                workers=args.workers,
-                progress=None,
-            )
+        raise InvalidArgument("give a SCENARIO (or --list)")
+    sc = load_scenario(args.scenario)
+    if args.sweep is not None:
+        param, values = args.sweep
+        result: Any = sweep(
+            sc,
+            param,
+            values,
+            args.runs,
+            sc.seed if args.seed is None else args.seed,
+            workers=args.workers,
+            progress=None,
+        )
+    elif args.runs > 1:
+        result = run_many(
+            sc,
+            args.runs,
+            sc.seed if args.seed is None else args.seed,
+            workers=args.workers,
+            progress=None,
+        )
+    else:
+        result = run(sc, seed=args.seed)
+    if args.json:
+        if hasattr(result, "to_dict"):
+            data = result.to_dict()
         else:
-            result = run(sc, seed=args.seed)
-        if args.json:
-            if hasattr(result, "to_dict"):
-                data = result.to_dict()
-            else:
-                data = {
-                    "scenario": sc.name,
-                    "seed": result.seed,
-                    "summary": result.summary.to_dict(),
-                    "timeline": [asdict(r) for r in result.timeline],
-                }
-            json.dump(data, out, indent=2)
-            print(file=out)
-        elif args.sweep is not None:
-            format_sweep(result, out)
-        elif args.runs > 1:
-            format_monte_carlo(result, out)
-        else:
-            format_run(result, out)
-        if args.plot:
-            _plot(result, args.plot)
-    except IpfragError as e:
-        print(f"ipfrag simulate: error: {e}", file=sys.stderr)
-        return _USAGE_ERROR
+            data = {
+                "scenario": sc.name,
+                "seed": result.seed,
+                "summary": result.summary.to_dict(),
+                "timeline": [asdict(r) for r in result.timeline],
+            }
+        json.dump(data, out, indent=2)
+        print(file=out)
+    elif args.sweep is not None:
+        format_sweep(result, out)
+    elif args.runs > 1:
+        format_monte_carlo(result, out)
+    else:
+        format_run(result, out)
+    if args.plot:
+        _plot(result, args.plot)
     return 0
 
 

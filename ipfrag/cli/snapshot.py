@@ -23,14 +23,11 @@ import argparse
 import sys
 from typing import Any
 
-from ipfrag.aws.live import AwsExtraMissing, AwsReadError, planned_calls, read_live
+from ipfrag.aws.live import planned_calls, read_live
 from ipfrag.aws.snapshot import save_snapshot
-from ipfrag.errors import IpfragError
+from ipfrag.errors import InvalidArgument
 
 __all__ = ["register", "run"]
-
-_AWS_ERROR = 1
-_USAGE_ERROR = 2
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> argparse.ArgumentParser:
@@ -72,8 +69,7 @@ def run(args: argparse.Namespace) -> int:
     Cost: O(subnets) AWS API calls plus pages, then O(n) to write the file.
     """
     if not args.subnet_id and args.cluster is None:
-        print("ipfrag snapshot: error: give --cluster NAME and/or --subnet-id ID", file=sys.stderr)
-        return _USAGE_ERROR
+        raise InvalidArgument("give --cluster NAME and/or --subnet-id ID")
     if args.dry_run:
         calls = planned_calls(args.subnet_id, cluster=args.cluster)
         width = max(len(c.action) for c in calls)
@@ -84,23 +80,10 @@ def run(args: argparse.Namespace) -> int:
         print("IAM actions needed: " + ", ".join(dict.fromkeys(c.action for c in calls)))
         return 0
     if args.output is None:
-        print("ipfrag snapshot: error: give -o FILE", file=sys.stderr)
-        return _USAGE_ERROR
-    try:
-        raw = read_live(
-            args.subnet_id, cluster=args.cluster, region=args.region, profile=args.profile
-        )
-    except (AwsReadError, AwsExtraMissing) as e:
-        print(f"ipfrag snapshot: error: {e}", file=sys.stderr)
-        return _AWS_ERROR
-    except IpfragError as e:  # a bad argument value: a region that is no region name ...
-        print(f"ipfrag snapshot: error: {e}", file=sys.stderr)
-        return _USAGE_ERROR
-    try:
-        path = save_snapshot(args.output, raw)
-    except IpfragError as e:  # a folder that does not exist ...
-        print(f"ipfrag snapshot: error: {e}", file=sys.stderr)
-        return _USAGE_ERROR
+        raise InvalidArgument("give -o FILE")
+    # Failures reach ipfrag.cli.main: AWS read errors exit 1, bad arguments 2.
+    raw = read_live(args.subnet_id, cluster=args.cluster, region=args.region, profile=args.profile)
+    path = save_snapshot(args.output, raw)
     sources = raw.metadata.get("subnet_sources", {})
     print(
         f"read {len(raw.subnets)} subnets, {len(raw.network_interfaces)} network interfaces, "
