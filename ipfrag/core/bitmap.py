@@ -13,6 +13,7 @@ tree or a sorted interval list pays Python object overhead per node instead.
 from __future__ import annotations
 
 import abc
+import operator
 import os
 from array import array
 from collections.abc import Mapping, MutableSequence, Sequence
@@ -195,6 +196,26 @@ class PyBitmapSpace(BitmapSpace):
             elif j <= top:
                 for L in range(j + 1, self._bits + 1):
                     tree[L - j - 1][offset >> L] += 1
+
+    def _claim_bulk(self, blocks: list[tuple[int, int]]) -> None:
+        # A large batch: write the bitmap, then rebuild every level, counter and tracked
+        # tree from it in C-speed passes, O(2**bits); a small one: claim one by one.
+        if len(blocks) * (self._bits + 1) * 8 < 1 << self._bits:
+            super()._claim_bulk(blocks)
+            return
+        bits = self._bits
+        lv = self._lv
+        bitmap = lv[0]
+        for o, k in blocks:
+            bitmap[o : o + (1 << k)] = bytes(1 << k)
+        for L in range(1, bits + 1):
+            below = lv[L - 1]
+            pairs = map(operator.add, below[0::2], below[1::2])
+            lv[L] = bytearray(pairs) if L < 8 else list(pairs)
+        for L in range(bits + 1):
+            self._cnt[L] = lv[L].count(1 << L)
+        for j in list(self._tt):
+            self._build_tracking(j)
 
     def _claim_address(self, offset: int) -> None:
         """The hot path: one address. Levels 0..L-1 flip from entirely free, the rest count."""
