@@ -20,6 +20,7 @@ import ipaddress
 import json
 import random
 import socket
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple, TypeAlias
@@ -303,15 +304,17 @@ class Subnet:
 
     def _target_of(self, target: AddressLike | NetworkLike) -> tuple[int, int]:
         """Offset and order of an address (order 0) or a CIDR."""
-        if isinstance(target, (ipaddress.IPv4Network, ipaddress.IPv6Network)) or (
-            isinstance(target, str) and "/" in target
+        if (
+            isinstance(target, (ipaddress.IPv4Network, ipaddress.IPv6Network))
+            or (isinstance(target, str) and "/" in target)
+            or _is_netaddr(target, "IPNetwork")
         ):
-            return self._block_of(target)
+            return self._block_of(target)  # type: ignore[arg-type]
         return self._offset_of(target), 0
 
     def _offset_of(self, address: AddressLike) -> int:
         if isinstance(address, str):
-            fast = _parse_ip(address, self._net.version)
+            fast = _parse_ip(address, 4 if self._maxbits == 32 else 6)
             if fast is not None:
                 off = fast - self._base
                 if 0 <= off < 1 << self._bits:
@@ -328,6 +331,8 @@ class Subnet:
             value, version = address, self._net.version
             if not 0 <= value < 1 << self._maxbits:
                 raise InvalidCidr(f"{address} is not an {_version_name(version)} address")
+        elif _is_netaddr(address, "IPAddress"):
+            return self._offset_of(str(address))
         else:
             raise InvalidCidr(f"{address!r} is not an IP address")
         if version != self._net.version:
@@ -341,6 +346,8 @@ class Subnet:
         return off
 
     def _block_of(self, cidr: NetworkLike) -> tuple[int, int]:
+        if _is_netaddr(cidr, "IPNetwork"):
+            return self._block_of(str(cidr))
         if isinstance(cidr, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
             if cidr.version != self._net.version:
                 raise InvalidCidr(
@@ -387,14 +394,14 @@ class Subnet:
         return off, order
 
     def _address(self, offset: int) -> Address:
-        if self._net.version == 4:
-            return ipaddress.IPv4Address(self._base + offset)
-        return ipaddress.IPv6Address(self._base + offset)
+        if self._maxbits == 32:
+            return _new_ipv4(self._base + offset)
+        return _new_ipv6(self._base + offset)
 
     def _network(self, offset: int, order: int) -> Network:
-        if self._net.version == 4:
-            return ipaddress.IPv4Network((self._base + offset, 32 - order))
-        return ipaddress.IPv6Network((self._base + offset, 128 - order))
+        if self._maxbits == 32:
+            return _new_ipv4_network(self._base + offset, 32 - order)
+        return _new_ipv6_network(self._base + offset, 128 - order)
 
     def _owner_id(self, owner: str | None) -> int:
         oid = self._owner_ids.get(owner)
@@ -457,9 +464,7 @@ class Subnet:
     # ------------------------------------------------------------- allocation
     def _commit(self, offset: int, order: int, owner_id: int, is_prefix: bool) -> None:
         """Claim a block for an owner; AddressInUse (naming the holder) if it is not free."""
-        try:
-            self._space.claim(offset, order)
-        except AddressInUse:
+        if not self._space.try_claim(offset, order):  # validated by the caller
             holder = self._first_holder(offset, order)
             raise AddressInUse(
                 f"{self._what(offset, order)} is already in use"
@@ -555,6 +560,8 @@ class Subnet:
 
     def _pick_prefix(self, order: int) -> int | None:
         space = self._space
+        if not self._reservations:
+            return space.pick_block(order, self._policy, self._rng)
         counts = [
             (res, space.free_block_count(order, within=res))
             for res in self._prefix_reservations()
@@ -616,7 +623,8 @@ class Subnet:
         self._uncommit(off, order)
 
     def _uncommit(self, offset: int, order: int) -> None:
-        self._space.release(offset, order)
+        released = self._space.try_release(offset, order)  # the ledger holds it
+        assert released
         if self._open is not None:
             for o, k in self._outside_reservations(offset, order):
                 self._open.release(o, k)
@@ -735,6 +743,10 @@ class Subnet:
         >>> s.can_carve(28), s.can_carve(29), s.can_carve(30)
         (False, False, True)
         """
+        if self._open is None and (
+            prefixlen is None or (type(prefixlen) is int and prefixlen == self._default_prefixlen)
+        ):  # the hot path: one counter read
+            return self._space.block_count(self._maxbits - self._default_prefixlen) > 0
         return self.free_block_count(prefixlen) > 0
 
     def free_block_count(self, prefixlen: int | None = None) -> int:
@@ -746,6 +758,10 @@ class Subnet:
         >>> Subnet("10.0.0.0/24").free_block_count(28)
         14
         """
+        if self._open is None and (
+            prefixlen is None or (type(prefixlen) is int and prefixlen == self._default_prefixlen)
+        ):  # the hot path: one counter read
+            return self._space.block_count(self._maxbits - self._default_prefixlen)
         order = self._order_of(prefixlen)
         if self._open is None:
             return self._space.free_block_count(order)
@@ -1090,6 +1106,8 @@ def _parse_ip(text: str, version: int) -> int | None:
 
 
 def _parse_subnet(cidr: object) -> Network:
+    if _is_netaddr(cidr, "IPNetwork"):
+        cidr = str(cidr)
     if isinstance(cidr, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
         return cidr
     if not isinstance(cidr, str):
@@ -1123,3 +1141,91 @@ def _json_copy(value: dict[str, Any], what: str) -> dict[str, Any]:
     except (TypeError, ValueError) as e:
         raise InvalidArgument(f"{what} must be JSON-safe: {e}") from None
     return out
+
+
+def _is_netaddr(value: object, name: str) -> bool:
+    """Whether ``value`` is a ``netaddr.<name>``; never imports netaddr (if the caller
+    holds a netaddr object, netaddr is imported already)."""
+    module = sys.modules.get("netaddr")
+    return module is not None and isinstance(value, getattr(module, name, ()))
+
+
+# Cheap construction of the returned address and network objects: the stdlib constructors
+# re-validate what the subnet already knows is valid (a third of an update's cost). These
+# set the same attributes the constructors set; an import-time check falls back to the
+# constructors if the stdlib's layout ever differs.
+_new_object = object.__new__
+
+
+def _fast_ipv4(value: int) -> ipaddress.IPv4Address:
+    a = _new_object(ipaddress.IPv4Address)
+    a._ip = value  # type: ignore[attr-defined]
+    return a
+
+
+def _fast_ipv6(value: int) -> ipaddress.IPv6Address:
+    a = _new_object(ipaddress.IPv6Address)
+    a._ip = value  # type: ignore[attr-defined]
+    a._scope_id = None  # type: ignore[attr-defined]
+    return a
+
+
+def _fast_ipv4_network(value: int, prefixlen: int) -> ipaddress.IPv4Network:
+    n = _new_object(ipaddress.IPv4Network)
+    n.network_address = _fast_ipv4(value)
+    n.netmask = ipaddress.IPv4Network._make_netmask(prefixlen)[0]  # type: ignore[attr-defined]
+    n._prefixlen = prefixlen  # type: ignore[attr-defined]
+    return n
+
+
+def _fast_ipv6_network(value: int, prefixlen: int) -> ipaddress.IPv6Network:
+    n = _new_object(ipaddress.IPv6Network)
+    n.network_address = _fast_ipv6(value)
+    n.netmask = ipaddress.IPv6Network._make_netmask(prefixlen)[0]  # type: ignore[attr-defined]
+    n._prefixlen = prefixlen  # type: ignore[attr-defined]
+    return n
+
+
+def _same_as_stdlib() -> bool:
+    try:
+        pairs: list[tuple[object, object]] = [
+            (_fast_ipv4(0x0A000011), ipaddress.IPv4Address(0x0A000011)),
+            (_fast_ipv6(1 << 100), ipaddress.IPv6Address(1 << 100)),
+            (_fast_ipv4_network(0x0A000010, 28), ipaddress.IPv4Network((0x0A000010, 28))),
+            (_fast_ipv6_network(1 << 100, 80), ipaddress.IPv6Network((1 << 100, 80))),
+        ]
+        return (
+            all(
+                a == b
+                and hash(a) == hash(b)
+                and repr(a) == repr(b)
+                and str(a) == str(b)
+                and getattr(a, "__dict__", None) == getattr(b, "__dict__", None)
+                for a, b in pairs
+            )
+            and all(
+                next(iter(a.hosts())) == next(iter(b.hosts()))  # type: ignore[attr-defined]
+                and a.broadcast_address == b.broadcast_address  # type: ignore[attr-defined]
+                for a, b in pairs[2:]
+            )
+        )
+    except Exception:  # pragma: no cover - a stdlib whose internals moved
+        return False
+
+
+if _same_as_stdlib():
+    _new_ipv4, _new_ipv6 = _fast_ipv4, _fast_ipv6
+    _new_ipv4_network, _new_ipv6_network = _fast_ipv4_network, _fast_ipv6_network
+else:  # pragma: no cover
+
+    def _new_ipv4(value: int) -> ipaddress.IPv4Address:
+        return ipaddress.IPv4Address(value)
+
+    def _new_ipv6(value: int) -> ipaddress.IPv6Address:
+        return ipaddress.IPv6Address(value)
+
+    def _new_ipv4_network(value: int, prefixlen: int) -> ipaddress.IPv4Network:
+        return ipaddress.IPv4Network((value, prefixlen))
+
+    def _new_ipv6_network(value: int, prefixlen: int) -> ipaddress.IPv6Network:
+        return ipaddress.IPv6Network((value, prefixlen))

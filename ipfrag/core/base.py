@@ -195,6 +195,47 @@ class AddressSpace(abc.ABC):
             raise NotAllocated(f"block ({offset}, {order}) is not entirely used")
         self._release(offset, order)
 
+    # ------------------------------------------- unchecked primitives (hot paths)
+    def try_claim(self, offset: int, order: int = 0) -> bool:
+        """Claim the block if it is entirely free and say so; False changes nothing.
+
+        Unchecked: the block must be valid (in range, aligned), as a caller that has
+        validated it already knows; :meth:`claim` is the checked form. O(bits).
+
+        >>> from ipfrag.core import BitmapSpace
+        >>> sp = BitmapSpace(8); sp.try_claim(16, 4), sp.try_claim(20)
+        (True, False)
+        """
+        if self._node_free(order, offset >> order) != 1 << order:
+            return False
+        self._claim(offset, order)
+        return True
+
+    def try_release(self, offset: int, order: int = 0) -> bool:
+        """Release the block if it is entirely used and say so; False changes nothing.
+
+        Unchecked like :meth:`try_claim`; :meth:`release` is the checked form. O(bits).
+
+        >>> from ipfrag.core import BitmapSpace
+        >>> sp = BitmapSpace(8); sp.claim(16, 4); sp.try_release(0, 4), sp.try_release(16, 4)
+        (False, True)
+        """
+        if self._node_free(order, offset >> order) != 0:
+            return False
+        self._release(offset, order)
+        return True
+
+    def block_count(self, order: int) -> int:
+        """Fully free blocks of ``order`` in the whole space: the counter, unchecked.
+
+        ``order`` must be in 0..bits; :meth:`free_block_count` is the checked form. O(1).
+
+        >>> from ipfrag.core import BitmapSpace
+        >>> BitmapSpace(8).block_count(4)
+        16
+        """
+        return self._cnt[order]
+
     def claim_many(self, blocks: Iterable[Block]) -> None:
         """Mark many aligned blocks used at once (a bulk build); all or nothing.
 

@@ -108,6 +108,30 @@ class CBitmapSpace(BitmapSpace):
             # which and why, or, when the pairs were merely not tuples, claim them here.
             self._claim_bulk(self._checked_blocks(items))
 
+    def try_claim(self, offset: int, order: int = 0) -> bool:
+        """Claim the block if it is entirely free (unchecked; see the base class). O(bits) in C.
+
+        >>> sp = CBitmapSpace(8); sp.try_claim(16, 4), sp.try_claim(20)
+        (True, False)
+        """
+        return self._t.claim(offset, order) == _OK
+
+    def try_release(self, offset: int, order: int = 0) -> bool:
+        """Release the block if it is entirely used (unchecked). O(bits) in C.
+
+        >>> sp = CBitmapSpace(8); sp.claim(16, 4); sp.try_release(16, 4)
+        True
+        """
+        return self._t.release(offset, order) == _OK
+
+    def block_count(self, order: int) -> int:
+        """The counter of fully free blocks of ``order`` (unchecked). O(1).
+
+        >>> CBitmapSpace(8).block_count(4)
+        16
+        """
+        return self._t[order]
+
     def _fullest_partial(self, unit: int, lo: int, hi: int) -> int | None:
         return self._t.fullest_partial(unit, lo, hi)
 

@@ -364,6 +364,30 @@ class SparseSpace(AddressSpace):
         if tord:
             self._update_tracked(path, order, top, -1)
 
+    def try_claim(self, offset: int, order: int = 0) -> bool:
+        """Claim the block if it is entirely free (see the base class). O(depth).
+
+        >>> sp = SparseSpace(64); sp.try_claim(0, 48), sp.try_claim(5)
+        (True, False)
+        """
+        try:
+            self.claim(offset, order)
+        except AddressInUse:
+            return False
+        return True
+
+    def try_release(self, offset: int, order: int = 0) -> bool:
+        """Release the block if it is entirely used (see the base class). O(depth).
+
+        >>> sp = SparseSpace(64); sp.claim(0, 48); sp.try_release(0, 47), sp.try_release(0, 48)
+        (True, False)
+        """
+        try:
+            self.release(offset, order)
+        except NotAllocated:
+            return False
+        return True
+
     def _undo(self, path: list[_Node], last: _Node | None, amount: int) -> None:
         """Take ``amount`` back from the used counts a failed walk added, root to ``last``."""
         if last is None:
