@@ -304,10 +304,12 @@ class Subnet:
 
     def _target_of(self, target: AddressLike | NetworkLike) -> tuple[int, int]:
         """Offset and order of an address (order 0) or a CIDR."""
-        if (
-            isinstance(target, (ipaddress.IPv4Network, ipaddress.IPv6Network))
-            or (isinstance(target, str) and "/" in target)
-            or _is_netaddr(target, "IPNetwork")
+        if isinstance(target, str):
+            if "/" in target:
+                return self._block_of(target)
+            return self._offset_of(target), 0
+        if isinstance(target, (ipaddress.IPv4Network, ipaddress.IPv6Network)) or _is_netaddr(
+            target, "IPNetwork"
         ):
             return self._block_of(target)  # type: ignore[arg-type]
         return self._offset_of(target), 0
@@ -538,7 +540,10 @@ class Subnet:
             self._check_reserved(off, order)
             self._commit(off, order, oid, True)
             return self._network(off, order)
-        order = self._order_of(prefixlen)
+        if prefixlen is None:
+            order = self._maxbits - self._default_prefixlen
+        else:
+            order = self._order_of(prefixlen)
         length = self._maxbits - order
         picked = self._pick_prefix(order)
         if picked is None:

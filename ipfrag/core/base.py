@@ -602,7 +602,14 @@ class AddressSpace(abc.ABC):
                     index = rng.randrange(blocks)
                     if self._node_free(order, index) == full:
                         return index << order
-            total = self.free_block_count(order, (wo, wk))
+            if (wo, wk) == (0, self._bits):
+                # The whole space: the count is the counter (a partly used root tracks the
+                # order, as free_block_count would).
+                if 0 < order < wk and 0 < self._cnt[0] < 1 << wk and order not in self._tracked:
+                    self.track(order)
+                total = self._cnt[order]
+            else:
+                total = self.free_block_count(order, (wo, wk))
             if total == 0:
                 return None
             r = rng.randrange(total)
