@@ -133,69 +133,68 @@ class PyBitmapSpace(BitmapSpace):
         if order == 0:
             self._claim_address(offset)
             return
-        lv = self._lv
-        cnt = self._cnt
-        for L in range(order):
-            n = 1 << (order - L)
-            s = offset >> L
-            lv[L][s : s + n] = _level_of(L, 0, n)
-            cnt[L] -= n
-        amount = 1 << order
-        top = order - 1  # highest level whose block was entirely free before
-        for L in range(order, self._bits + 1):
-            arr = lv[L]
-            i = offset >> L
-            c = arr[i]
-            arr[i] = c - amount
-            if c == 1 << L:
-                cnt[L] -= 1
-                top = L
-        for j, tree in self._tt.items():
-            if j <= order:
-                for L in range(j + 1, order + 1):
-                    n = 1 << (order - L)
-                    s = offset >> L
-                    tree[L - j - 1][s : s + n] = _count_level(0, n)
-                d = 1 << (order - j)
-                for L in range(max(order + 1, j + 1), self._bits + 1):
-                    tree[L - j - 1][offset >> L] -= d
-            elif j <= top:
-                for L in range(j + 1, self._bits + 1):
-                    tree[L - j - 1][offset >> L] -= 1
+        self._update_block(offset, order, -1)
 
     def _release(self, offset: int, order: int) -> None:
         if order == 0:
             self._release_address(offset)
             return
+        self._update_block(offset, order, 1)
+
+    def _update_block(self, offset: int, order: int, sign: int) -> None:
+        """Claim (sign -1) or release (+1) a block of order > 0, validated and entirely free
+        (claim) or used (release). Levels below the order are rewritten whole, the path
+        above it counts; the levels where the block's node was (becomes) entirely free
+        move the counters and the tracked trees."""
         lv = self._lv
         cnt = self._cnt
+        claim = sign < 0
         for L in range(order):
             n = 1 << (order - L)
             s = offset >> L
-            lv[L][s : s + n] = _level_of(L, 1 << L, n)
-            cnt[L] += n
-        amount = 1 << order
-        top = order - 1  # highest level whose block is entirely free now
-        for L in range(order, self._bits + 1):
-            arr = lv[L]
-            i = offset >> L
-            c = arr[i] + amount
-            arr[i] = c
-            if c == 1 << L:
-                cnt[L] += 1
-                top = L
+            lv[L][s : s + n] = _level_of(L, 0 if claim else 1 << L, n)
+            cnt[L] += sign * n
+        amount = sign << order
+        top = order  # the block's own node is entirely free before a claim, after a release
+        cnt[order] += sign
+        i = offset >> order
+        lv[order][i] += amount
+        L = order + 1
+        i >>= 1
+        for arr in lv[L:]:
+            c = arr[i]
+            arr[i] = c + amount
+            if (c if claim else c + amount) != 1 << L:
+                L += 1
+                break
+            cnt[L] += sign
+            top = L
+            L += 1
+            i >>= 1
+        else:
+            L += 1
+        for arr in lv[L:]:
+            i >>= 1
+            arr[i] += amount
         for j, tree in self._tt.items():
             if j <= order:
-                for L in range(j + 1, order + 1):
-                    n = 1 << (order - L)
-                    s = offset >> L
-                    tree[L - j - 1][s : s + n] = _count_level(1 << (L - j), n)
-                d = 1 << (order - j)
-                for L in range(max(order + 1, j + 1), self._bits + 1):
-                    tree[L - j - 1][offset >> L] += d
+                for level in range(j + 1, order + 1):
+                    n = 1 << (order - level)
+                    s = offset >> level
+                    tree[level - j - 1][s : s + n] = _count_level(
+                        0 if claim else 1 << (level - j), n
+                    )
+                d = sign << (order - j)
+                start = max(order + 1, j + 1)
             elif j <= top:
-                for L in range(j + 1, self._bits + 1):
-                    tree[L - j - 1][offset >> L] += 1
+                d = sign
+                start = j + 1
+            else:
+                continue
+            h = offset >> start
+            for counts in tree[start - j - 1 :]:
+                counts[h] += d
+                h >>= 1
 
     def _claim_bulk(self, blocks: list[tuple[int, int]]) -> None:
         # A large batch: write the bitmap, then rebuild every level, counter and tracked
