@@ -271,6 +271,15 @@ class SparseSpace(AddressSpace):
         65534
         """
         self._check_block(offset, order)
+        if not self.try_claim(offset, order):
+            raise AddressInUse(f"block ({offset}, {order}) is not entirely free")
+
+    def try_claim(self, offset: int, order: int = 0) -> bool:
+        """Claim the block if it is entirely free (unchecked; see the base class). O(depth).
+
+        >>> sp = SparseSpace(64); sp.try_claim(0, 48), sp.try_claim(5)
+        (True, False)
+        """
         amount = 1 << order
         tord = self._tord
         path: list[_Node] = []
@@ -281,13 +290,13 @@ class SparseSpace(AddressSpace):
             if lv <= order:
                 if n.off >> order == offset >> order:
                     self._undo(path, parent, amount)
-                    raise AddressInUse(f"block ({offset}, {order}) is not entirely free")
+                    return False
                 break
             if (offset ^ n.off) >> lv:
                 break  # n lies elsewhere
             if n.lo is None:
                 self._undo(path, parent, amount)
-                raise AddressInUse(f"block ({offset}, {order}) is not entirely free")
+                return False
             n.used += amount
             if tord:
                 path.append(n)
@@ -313,6 +322,7 @@ class SparseSpace(AddressSpace):
             self._counters.value -= ones[top]
         if tord:
             self._update_tracked(path, order, top, 1)
+        return True
 
     def release(self, offset: int, order: int = 0) -> None:
         """Mark the aligned block ``(offset, order)`` free again; all or nothing. O(depth).
@@ -321,6 +331,15 @@ class SparseSpace(AddressSpace):
         True
         """
         self._check_block(offset, order)
+        if not self.try_release(offset, order):
+            raise NotAllocated(f"block ({offset}, {order}) is not entirely used")
+
+    def try_release(self, offset: int, order: int = 0) -> bool:
+        """Release the block if it is entirely used (unchecked; see the base class). O(depth).
+
+        >>> sp = SparseSpace(64); sp.claim(0, 48); sp.try_release(0, 47), sp.try_release(0, 48)
+        (True, False)
+        """
         amount = 1 << order
         tord = self._tord
         path: list[_Node] = []
@@ -340,9 +359,9 @@ class SparseSpace(AddressSpace):
         if n is None or n.level != order or n.off != offset or n.used != amount:
             self._undo(path, parent, -amount)
             if self._node_free(order, offset >> order) != 0:
-                raise NotAllocated(f"block ({offset}, {order}) is not entirely used")
+                return False
             self._release(offset, order)
-            return
+            return True
         if parent is None:
             self._root = None
             top = self._bits
@@ -363,29 +382,6 @@ class SparseSpace(AddressSpace):
             self._counters.value += ones[top]
         if tord:
             self._update_tracked(path, order, top, -1)
-
-    def try_claim(self, offset: int, order: int = 0) -> bool:
-        """Claim the block if it is entirely free (see the base class). O(depth).
-
-        >>> sp = SparseSpace(64); sp.try_claim(0, 48), sp.try_claim(5)
-        (True, False)
-        """
-        try:
-            self.claim(offset, order)
-        except AddressInUse:
-            return False
-        return True
-
-    def try_release(self, offset: int, order: int = 0) -> bool:
-        """Release the block if it is entirely used (see the base class). O(depth).
-
-        >>> sp = SparseSpace(64); sp.claim(0, 48); sp.try_release(0, 47), sp.try_release(0, 48)
-        (True, False)
-        """
-        try:
-            self.release(offset, order)
-        except NotAllocated:
-            return False
         return True
 
     def _undo(self, path: list[_Node], last: _Node | None, amount: int) -> None:
