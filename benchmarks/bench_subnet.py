@@ -16,7 +16,7 @@ import random
 from typing import ClassVar
 
 import ipfrag
-from benchmarks.compare import make_workload, traced_bytes
+from benchmarks.compare import make_workload, monte_carlo_fill, traced_bytes
 from benchmarks.peers import Network
 
 IPV4_SIZES = ["/24", "/20", "/16"]
@@ -244,3 +244,14 @@ class Fill:
         s = ipfrag.Subnet("10.0.0.0/16")
         for a in self.addresses:
             s.allocate_ip(a)
+
+
+class MonteCarlo:
+    """One Monte Carlo fill of a /16: random /28s interleaved with random single IPs until
+    ``InsufficientCidrBlocks`` (the simulator's inner loop), on the core in use."""
+
+    timeout = 180.0
+
+    def time_fill_16(self) -> None:
+        """Build a /16 and fill it (seeded)."""
+        monte_carlo_fill("10.0.0.0/16", SEED)

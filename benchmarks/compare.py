@@ -19,6 +19,11 @@ After every update each implementation answers ``can_carve(L)`` and
 must give them all (the script exits with status 1 otherwise). Peers are slow, so each
 runs on the first operations of the same workload until a time budget is spent; the cost
 that counts is the mean time of one update plus ``can_carve(L)``.
+
+ipfrag runs on both cores: the one in use (the compiled one when it was built) in this
+process, and the pure-Python one in a child process with ``IPFRAG_PURE=1`` (row
+``ipfrag-pure``). The Monte Carlo fill (random /28s interleaved with random single IPs
+on a /16 until ``InsufficientCidrBlocks``, the simulator's inner loop) is timed on both.
 """
 
 from __future__ import annotations
@@ -26,12 +31,13 @@ from __future__ import annotations
 import argparse
 import gc
 import ipaddress
-import itertools
 import json
 import os
 import platform
 import random
+import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable, Iterable, Sequence
@@ -52,6 +58,7 @@ __all__ = [
     "Workload",
     "main",
     "make_workload",
+    "monte_carlo_fill",
     "replay",
     "traced_bytes",
 ]
@@ -435,6 +442,8 @@ class Mode:
     peer_min_ops: int
     ipv6_memory_n: tuple[int, ...]
     ipv6_initial: int | None = None  # replaces the IPv6 case's initial prefixes and singles
+    fills: int = 20  # Monte Carlo fills of a /16 per core
+    fill_cidr: str = "10.0.0.0/16"
 
     def cases(self) -> tuple[Case, ...]:
         """The cases this mode runs."""
@@ -446,10 +455,105 @@ class Mode:
         )
 
 
-FULL = Mode(20_000, 3, 3.0, 20, (0, 100, 1_000, 10_000))
-QUICK = Mode(2_000, 3, 0.3, 3, (0, 100, 1_000))
-TINY = Mode(20, 1, 0.0, 2, (0, 10, 100), ipv6_initial=50)
+FULL = Mode(20_000, 3, 3.0, 20, (0, 100, 1_000, 10_000), fills=200)
+QUICK = Mode(2_000, 3, 0.3, 3, (0, 100, 1_000), fills=10)
+TINY = Mode(20, 1, 0.0, 2, (0, 10, 100), ipv6_initial=50, fills=2, fill_cidr="10.0.0.0/22")
 """For tests: every code path on a tiny workload; its timings mean nothing."""
+MODES = {"full": FULL, "quick": QUICK, "tiny": TINY}
+
+
+def monte_carlo_fill(cidr: str, seed: int) -> int:
+    """Fill a fresh subnet with random /28s (/80s) interleaved with random single IPs until
+    no aligned prefix is left; returns how many allocations it made. O(allocations * bits).
+
+    >>> monte_carlo_fill("10.0.0.0/26", seed=1) >= 4
+    True
+    """
+    import ipfrag
+
+    s = ipfrag.Subnet(cidr, policy="random", seed=seed)
+    n = 0
+    while True:
+        try:
+            s.allocate_prefix()
+            n += 1
+            s.allocate_ip()
+            n += 1
+        except (ipfrag.InsufficientCidrBlocks, ipfrag.InsufficientFreeAddresses):
+            return n
+
+
+def time_fills(cidr: str, seed: int, n: int) -> dict[str, Any]:
+    """Mean milliseconds of ``n`` seeded Monte Carlo fills (set-up included)."""
+    gc.collect()
+    t0 = time.perf_counter()
+    allocations = [monte_carlo_fill(cidr, seed + i) for i in range(n)]
+    elapsed = time.perf_counter() - t0
+    return {
+        "cidr": cidr,
+        "fills": n,
+        "mean_ms": round(elapsed / n * 1e3, 3),
+        "mean_allocations": round(sum(allocations) / n, 1),
+    }
+
+
+def ipfrag_figures(mode: Mode, seed: int, max_ops: int | None) -> dict[str, Any]:
+    """ipfrag's own figures on the core in use: the replays, memory and Monte Carlo fills."""
+    import ipfrag.core
+
+    ipfrag_ops = mode.ipfrag_ops if max_ops is None else min(mode.ipfrag_ops, max_ops)
+    runs: dict[str, dict[str, Any]] = {}
+    for case in mode.cases():
+        workload = _workload(case, seed, ipfrag_ops)
+        best = min(
+            (replay(IpfragModel, workload, max_ops=ipfrag_ops) for _ in range(mode.ipfrag_repeats)),
+            key=lambda r: r.update_carve_ns,
+        )
+        runs[case.label] = best.as_dict()
+    return {
+        "core": ipfrag.core.IMPLEMENTATION,
+        "runs": runs,
+        "memory": measure_memory(seed, mode.ipv6_memory_n),
+        "monte_carlo": time_fills(mode.fill_cidr, seed, mode.fills),
+    }
+
+
+def _workload(case: Case, seed: int, n_ops: int) -> Workload:
+    return make_workload(
+        case.cidr,
+        prefixlen=case.prefixlen,
+        n_ops=n_ops,
+        seed=seed,
+        use=case.use,
+        initial_prefixes=case.initial_prefixes,
+        initial_singles=case.initial_singles,
+    )
+
+
+def _pure_figures(mode_name: str, seed: int, max_ops: int | None) -> dict[str, Any]:
+    """:func:`ipfrag_figures` on the pure-Python core, in a child process (IPFRAG_PURE=1)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "pure.json")
+        cmd = [sys.executable, "-m", "benchmarks.compare", "--mode", mode_name, "--seed", str(seed)]
+        cmd += ["--ipfrag-only", path] + ([] if max_ops is None else ["--ops", str(max_ops)])
+        env = {**os.environ, "IPFRAG_PURE": "1"}
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+        subprocess.run(cmd, check=True, env=env, cwd=root)
+        with open(path, encoding="utf-8") as f:
+            figures: dict[str, Any] = json.load(f)
+    return figures
+
+
+def _run_of(d: dict[str, Any], name: str) -> Run:
+    return Run(
+        name,
+        d["ops"],
+        d["update_ns"],
+        d["can_carve_ns"],
+        d["free_block_count_ns"],
+        dict(d["update_ns_by_kind"]),
+    )
 
 
 def traced_bytes(build: Callable[[], object]) -> int:
@@ -540,21 +644,32 @@ V24, V20, V16, V6 = (c.label for c in CASES)
 
 
 def run(
-    mode: Mode, seed: int, max_ops: int | None = None, out: Callable[[str], None] = print
+    mode: Mode,
+    seed: int,
+    max_ops: int | None = None,
+    out: Callable[[str], None] = print,
+    mode_name: str = "quick",
 ) -> dict[str, Any]:
-    """Run every case and the memory figures, print the report, return the figures.
+    """Run every case on both cores, the memory figures and the Monte Carlo fills, print
+    the report, return the figures.
 
     Raises :class:`Disagreement` if any implementation gives a wrong answer.
     """
     ipfrag_ops = mode.ipfrag_ops if max_ops is None else min(mode.ipfrag_ops, max_ops)
+    mine = ipfrag_figures(mode, seed, max_ops)
+    cores = {mine["core"]: mine}
+    if mine["core"] == "c":
+        cores["python"] = _pure_figures(mode_name, seed, max_ops)
+    pure = cores.get("python")
     out(
         f"ipfrag vs peers: one seeded mixed workload per subnet (seed {seed}), every answer checked"
     )
     out(
         f"Python {platform.python_version()} on {platform.system()} {platform.machine()}, "
-        f"{os.cpu_count()} CPUs; netaddr {netaddr.__version__}"
+        f"{os.cpu_count()} CPUs; netaddr {netaddr.__version__}; ipfrag core in use: "
+        f"{mine['core']}" + ("" if pure is None or pure is mine else " (and ipfrag-pure)")
     )
-    out("mean time per operation; L = 28 (IPv4), 80 (IPv6); x = peer time / ipfrag time")
+    out("mean time per operation; L = 28 (IPv4), 80 (IPv6); x = time / ipfrag time")
     out("")
     header = (
         f"{'case':<14} {'implementation':<14} {'ops':>6} {'update':>9} {'can_carve':>9} "
@@ -564,19 +679,10 @@ def run(
     out("-" * len(header))
     cases: list[dict[str, Any]] = []
     for case in mode.cases():
-        workload = make_workload(
-            case.cidr,
-            prefixlen=case.prefixlen,
-            n_ops=ipfrag_ops,
-            seed=seed,
-            use=case.use,
-            initial_prefixes=case.initial_prefixes,
-            initial_singles=case.initial_singles,
-        )
-        ipfrag_runs = [
-            replay(IpfragModel, workload, max_ops=ipfrag_ops) for _ in range(mode.ipfrag_repeats)
-        ]
-        runs = [min(ipfrag_runs, key=lambda r: r.update_carve_ns)]
+        workload = _workload(case, seed, ipfrag_ops)
+        runs = [_run_of(mine["runs"][case.label], "ipfrag")]
+        if pure is not None and pure is not mine:
+            runs.append(_run_of(pure["runs"][case.label], "ipfrag-pure"))
         for peer in PEERS:
             if peer.supports(workload.cidr):
                 runs.append(
@@ -620,17 +726,32 @@ def run(
     out("")
     out("ipfrag update cost per operation kind")
     for c in cases:
-        by_kind = c["runs"][0]["update_ns_by_kind"]
-        out(f"  {c['case']:<14} " + "  ".join(f"{k} {_fmt_ns(v)}" for k, v in by_kind.items()))
+        for r in c["runs"][: len(cores)]:
+            by_kind = r["update_ns_by_kind"]
+            out(
+                f"  {c['case']:<14} {r['implementation']:<12} "
+                + "  ".join(f"{k} {_fmt_ns(v)}" for k, v in by_kind.items())
+            )
 
-    memory = measure_memory(seed, mode.ipv6_memory_n)
+    out("")
+    out(f"Monte Carlo fill of a {mode.fill_cidr} (random /28 + random IP until no /28 is left)")
+    for core, figs in cores.items():
+        mc = figs["monte_carlo"]
+        out(
+            f"  {core:<7} core: {mc['mean_ms']:.2f} ms per fill "
+            f"({mc['mean_allocations']:.0f} allocations, mean of {mc['fills']})"
+        )
+
     out("")
     out("memory held by one Subnet (tracemalloc)")
-    out(
-        f"  IPv4 /16 at 70% use ({memory['ipv4_16_at_70pct_allocations']} single IPs): "
-        f"{memory['ipv4_16_at_70pct_bytes'] / 1e6:.2f} MB"
-    )
-    for row in memory["ipv6_64"]:
+    for core, figs in cores.items():
+        memory = figs["memory"]
+        out(
+            f"  {core:<7} core: IPv4 /16 at 70% use "
+            f"({memory['ipv4_16_at_70pct_allocations']} single IPs): "
+            f"{memory['ipv4_16_at_70pct_bytes'] / 1e6:.2f} MB"
+        )
+    for row in mine["memory"]["ipv6_64"]:
         out(
             f"  IPv6 /64 with {row['n']:>6} /80 prefixes: {row['prefixes_bytes'] / 1e3:>9,.1f} kB"
             f"   with {row['n']:>6} single IPs: {row['single_ips_bytes'] / 1e3:>9,.1f} kB"
@@ -641,64 +762,67 @@ def run(
         value: float = next(r for r in case["runs"] if r["implementation"] == name)[metric]
         return value
 
-    def times(label: str, name: str, metric: str) -> float:
-        return ns(label, metric, name) / ns(label, metric)
-
-    specs: list[tuple[str, Callable[[str], float], float, bool]] = [
-        ("/16: netaddr / ipfrag >= 5000x", lambda m: times(V16, "netaddr", m), 5000, True),
-        (
-            "/16: ipaddress-plain / ipfrag >= 200x",
-            lambda m: times(V16, "ipaddress-plain", m),
-            200,
-            True,
-        ),
-        (
-            "/16: ipaddress (tuned) / ipfrag >= 200x",
-            lambda m: times(V16, "ipaddress", m),
-            200,
-            True,
-        ),
-        ("/20: netaddr / ipfrag >= 1000x", lambda m: times(V20, "netaddr", m), 1000, True),
-        (
-            "/20: ipaddress-plain / ipfrag >= 50x",
-            lambda m: times(V20, "ipaddress-plain", m),
-            50,
-            True,
-        ),
-        ("/20: ipaddress (tuned) / ipfrag >= 50x", lambda m: times(V20, "ipaddress", m), 50, True),
-        ("ipfrag /16 within 1.5x of /24", lambda m: ns(V16, m) / ns(V24, m), 1.5, False),
-        ("ipfrag IPv6 /80 within 5x of /16", lambda m: ns(V6, m) / ns(V16, m), 5, False),
-    ]
+    compiled = mine if mine["core"] == "c" else None
+    names = {"c": "ipfrag", "python": "ipfrag" if compiled is None else "ipfrag-pure"}
+    uc = "update_can_carve_ns"
+    specs: list[tuple[str, float, float, bool, str]] = []
+    for core in cores:
+        name, us = names[core], 1.0 if core == "c" else 2.0
+        value = ns(V16, uc, name) / 1e3
+        specs.append((f"/16 update+can_carve under {us:g} us ({core})", value, us, False, "us"))
+    if compiled is not None:
+        value = ns(V16, uc, "netaddr-free") / ns(V16, uc)
+        specs.append(("/16: netaddr-free / ipfrag (c) >= 10,000x", value, 10_000, True, "x"))
+    for core in cores:
+        name = names[core]
+        specs.append(
+            (
+                f"/16 update <= 1.2x /24 update ({core})",
+                ns(V16, "update_ns", name) / ns(V24, "update_ns", name),
+                1.2,
+                False,
+                "x",
+            )
+        )
+        specs.append(
+            (
+                f"IPv6 /64 update <= 3x IPv4 /16 update ({core})",
+                ns(V6, "update_ns", name) / ns(V16, "update_ns", name),
+                3,
+                False,
+                "x",
+            )
+        )
+    for core, figs in cores.items():
+        bound = 5.0 if core == "c" else 20.0
+        mc_ms = figs["monte_carlo"]["mean_ms"]
+        specs.append((f"Monte Carlo fill under {bound:g} ms ({core})", mc_ms, bound, False, "ms"))
+        if core == "c" or compiled is None:
+            specs.append(
+                # ms per fill x 1,000 fills = seconds
+                (f"1,000 fills under 10 s ({core}; 1,000 x mean)", mc_ms, 10.0, False, "s")
+            )
+        mb = figs["memory"]["ipv4_16_at_70pct_bytes"] / 1e6
+        specs.append((f"memory: /16 at 70% under 0.5 MB ({core})", mb, 0.5, False, "MB"))
+    big = [r for r in mine["memory"]["ipv6_64"] if r["n"] == 10_000]
+    if big:
+        mb = big[0]["single_ips_bytes"] / 1e6
+        specs.append(("memory: IPv6 /64, 10,000 single IPs < 5 MB", mb, 5.0, False, "MB"))
     out("")
-    out("targets (issue 2; the issue states them for update + can_carve)")
-    out(f"  {'target':<42} {'update+can_carve':>22} {'update+free_block_count':>26}")
+    out("targets (issue 10)")
     target_rows: list[dict[str, Any]] = []
-    for label, value_of, bound, at_least in specs:
-        target: dict[str, Any] = {"target": label}
-        cells = []
-        for metric in ("update_can_carve_ns", "update_free_block_count_ns"):
-            value = value_of(metric)
-            ok = value >= bound if at_least else value <= bound
-            target[metric.removesuffix("_ns")] = {"value": round(value, 2), "met": ok}
-            cells.append(f"{_ratio(value)} {'met' if ok else 'NOT MET'}")
-        out(f"  {label:<42} {cells[0]:>22} {cells[1]:>26}")
-        target_rows.append(target)
-    mb = memory["ipv4_16_at_70pct_bytes"] / 1e6
-    grows = all(
-        all(a[key] < b[key] for a, b in itertools.pairwise(memory["ipv6_64"]))
-        for key in ("prefixes_bytes", "single_ips_bytes")
-    )
-    for label, shown, ok in (
-        ("memory: /16 at 70% under 2 MB", f"{mb:.2f} MB", mb < 2),
-        ("memory: IPv6 /64 grows with what it holds", "", grows),
-    ):
-        out(f"  {label:<42} {shown + ' ' + ('met' if ok else 'NOT MET'):>22}")
-        target_rows.append({"target": label, "met": ok})
+    for label, value, bound, at_least, unit in specs:
+        ok = value >= bound if at_least else value <= bound
+        shown = _ratio(value) if unit == "x" else f"{value:,.2f} {unit}"
+        out(f"  {label:<52} {shown:>14} {'met' if ok else 'NOT MET'}")
+        target_rows.append({"target": label, "value": round(value, 3), "met": ok})
     return {
         "seed": seed,
         "ipfrag_ops": ipfrag_ops,
+        "cores": list(cores),
         "cases": cases,
-        "memory": memory,
+        "memory": {core: figs["memory"] for core, figs in cores.items()},
+        "monte_carlo": {core: figs["monte_carlo"] for core, figs in cores.items()},
         "targets": target_rows,
     }
 
@@ -712,15 +836,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--tiny", action="store_true", help="a tiny workload that only checks agreement (tests)"
     )
+    parser.add_argument("--mode", choices=sorted(MODES), help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=2024, help="workload seed (default 2024)")
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON to PATH")
     parser.add_argument(
         "--ops", type=int, metavar="N", help="cap every implementation at N operations (tests)"
     )
+    parser.add_argument(
+        "--ipfrag-only",
+        metavar="PATH",
+        help="only ipfrag's figures on the core in use, as JSON to PATH (the pure-core child)",
+    )
     args = parser.parse_args(argv)
+    mode_name = args.mode or ("tiny" if args.tiny else "quick" if args.quick else "full")
+    mode = MODES[mode_name]
     try:
-        mode = TINY if args.tiny else QUICK if args.quick else FULL
-        figures = run(mode, args.seed, args.ops)
+        if args.ipfrag_only:
+            figures = ipfrag_figures(mode, args.seed, args.ops)
+            args.json = args.ipfrag_only
+        else:
+            figures = run(mode, args.seed, args.ops, mode_name=mode_name)
     except Disagreement as e:
         print(f"DISAGREEMENT: {e}", file=sys.stderr)
         return 1

@@ -7,6 +7,9 @@ it with the tool at hand, not as a straw man:
 * :class:`NetaddrPeer` keeps the used space as a ``netaddr.IPSet``; a query computes
   ``IPSet([subnet]) - used`` and counts the aligned blocks in its ``iter_cidrs()``
   (a CIDR of prefix length ``p <= L`` holds ``2**(L - p)`` aligned ``/L`` blocks).
+* :class:`NetaddrFreePeer`, the strong way with netaddr: keep the *free* space as an
+  ``IPSet`` (remove what is allocated, add back what is released), so a query is one
+  pass over ``free.iter_cidrs()`` with no set difference.
 * :class:`IpaddressPeer` keeps a sorted, canonical free list of ``ipaddress`` networks;
   an allocation splits the free network that holds it with ``address_exclude``, a
   release merges the freed block with its free buddies, and a query iterates the list.
@@ -35,6 +38,7 @@ __all__ = [
     "FreeSpaceModel",
     "IpaddressPeer",
     "NaiveScanPeer",
+    "NetaddrFreePeer",
     "NetaddrPeer",
     "Network",
     "UnsupportedSubnet",
@@ -157,6 +161,53 @@ class NetaddrPeer(FreeSpaceModel[netaddr.IPNetwork]):
         free = self._whole - self._used
         return sum(
             1 << (prefixlen - c.prefixlen) for c in free.iter_cidrs() if c.prefixlen <= prefixlen
+        )
+
+
+class NetaddrFreePeer(FreeSpaceModel[netaddr.IPNetwork]):
+    """The free space itself as a ``netaddr.IPSet``: the strong netaddr peer.
+
+    Updates are ``IPSet.remove``/``IPSet.add`` on the free set; a query walks its
+    ``iter_cidrs()`` once (``any`` stops at the first large-enough CIDR).
+
+    >>> net = ipaddress.ip_network
+    >>> m = NetaddrFreePeer(net("10.0.0.0/24"), [net("10.0.0.40/32")], reserved_aws=True)
+    >>> m.free_block_count(28), m.can_carve(24)
+    (13, False)
+    >>> m.allocate(m.prepare(net("10.0.0.64/28"))); m.free_block_count(28)
+    12
+    """
+
+    name = "netaddr-free"
+
+    def __init__(self, cidr: Network, allocations: Iterable[Network], reserved_aws: bool) -> None:
+        used = netaddr.IPSet(
+            netaddr.IPNetwork(str(n)) for n in _initial_used(cidr, allocations, reserved_aws)
+        )
+        self._free = netaddr.IPSet([netaddr.IPNetwork(str(cidr))]) - used
+
+    def prepare(self, net: Network) -> netaddr.IPNetwork:
+        """A ``netaddr.IPNetwork``."""
+        return netaddr.IPNetwork(str(net))
+
+    def allocate(self, item: netaddr.IPNetwork) -> None:
+        """``IPSet.remove`` from the free set."""
+        self._free.remove(item)
+
+    def release(self, item: netaddr.IPNetwork) -> None:
+        """``IPSet.add`` to the free set."""
+        self._free.add(item)
+
+    def can_carve(self, prefixlen: int) -> bool:
+        """Any free CIDR at least as large as ``/prefixlen``."""
+        return any(c.prefixlen <= prefixlen for c in self._free.iter_cidrs())
+
+    def free_block_count(self, prefixlen: int) -> int:
+        """Sum of ``2**(prefixlen - p)`` over the free CIDRs with ``p <= prefixlen``."""
+        return sum(
+            1 << (prefixlen - c.prefixlen)
+            for c in self._free.iter_cidrs()
+            if c.prefixlen <= prefixlen
         )
 
 
@@ -364,6 +415,7 @@ class NaiveScanPeer(FreeSpaceModel[range]):
 
 
 PEERS: tuple[type[FreeSpaceModel[Any]], ...] = (
+    NetaddrFreePeer,
     NetaddrPeer,
     IpaddressPlainPeer,
     IpaddressPeer,

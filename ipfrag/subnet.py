@@ -21,6 +21,7 @@ import json
 import math
 import random
 import socket
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple, TypeAlias, TypeVar
@@ -330,15 +331,25 @@ class Subnet:
 
     def _target_of(self, target: AddressLike | NetworkLike) -> tuple[int, int]:
         """Offset and order of an address (order 0) or a CIDR."""
-        if isinstance(target, (ipaddress.IPv4Network, ipaddress.IPv6Network)) or (
-            isinstance(target, str) and "/" in target
+        if isinstance(target, str):
+            if "/" in target:
+                return self._block_of(target)
+            return self._offset_of(target), 0
+        if isinstance(target, (ipaddress.IPv4Network, ipaddress.IPv6Network)) or _is_netaddr(
+            target, "IPNetwork"
         ):
-            return self._block_of(target)
+            return self._block_of(target)  # type: ignore[arg-type]
         return self._offset_of(target), 0
 
     def _offset_of(self, address: AddressLike) -> int:
+        if _ADDRESS_BITS.get(type(address)) == self._maxbits:
+            # The hot path for stdlib IPv4 address objects in an IPv4 subnet.
+            off: int = address._ip - self._base  # type: ignore[union-attr]
+            if 0 <= off < 1 << self._bits:
+                return off
+            raise OutsideSubnet(f"{address} is outside {self._net}")
         if isinstance(address, str):
-            fast = _parse_ip(address, self._net.version)
+            fast = _parse_ip(address, 4 if self._maxbits == 32 else 6)
             if fast is not None:
                 off = fast - self._base
                 if 0 <= off < 1 << self._bits:
@@ -357,6 +368,8 @@ class Subnet:
             value, version = address, self._net.version
             if not 0 <= value < 1 << self._maxbits:
                 raise InvalidCidr(f"{_show(address)} is not an {_version_name(version)} address")
+        elif _is_netaddr(address, "IPAddress"):
+            return self._offset_of(str(address))
         else:
             raise _wrong_type("an address", "a string, an int or an ipaddress address", address)
         if version != self._net.version:
@@ -370,6 +383,8 @@ class Subnet:
         return off
 
     def _block_of(self, cidr: NetworkLike) -> tuple[int, int]:
+        if _is_netaddr(cidr, "IPNetwork"):
+            return self._block_of(str(cidr))
         if isinstance(cidr, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
             if cidr.version != self._net.version:
                 raise InvalidCidr(
@@ -419,14 +434,14 @@ class Subnet:
         return off, order
 
     def _address(self, offset: int) -> Address:
-        if self._net.version == 4:
-            return ipaddress.IPv4Address(self._base + offset)
-        return ipaddress.IPv6Address(self._base + offset)
+        if self._maxbits == 32:
+            return _new_ipv4(self._base + offset)
+        return _new_ipv6(self._base + offset)
 
     def _network(self, offset: int, order: int) -> Network:
-        if self._net.version == 4:
-            return ipaddress.IPv4Network((self._base + offset, 32 - order))
-        return ipaddress.IPv6Network((self._base + offset, 128 - order))
+        if self._maxbits == 32:
+            return _new_ipv4_network(self._base + offset, 32 - order)
+        return _new_ipv6_network(self._base + offset, 128 - order)
 
     def _owner_id(self, owner: str | None) -> int:
         """The interned id of an owner; a new owner gets the next id, registered by
@@ -497,9 +512,7 @@ class Subnet:
     # ------------------------------------------------------------- allocation
     def _commit(self, offset: int, order: int, owner_id: int, is_prefix: bool) -> None:
         """Claim a block for an owner; AddressInUse (naming the holder) if it is not free."""
-        try:
-            self._space.claim(offset, order)
-        except AddressInUse:
+        if not self._space.try_claim(offset, order):  # validated by the caller
             holder = self._first_holder(offset, order)
             raise AddressInUse(
                 f"{self._what(offset, order)} is already in use"
@@ -575,7 +588,10 @@ class Subnet:
             self._commit(off, order, oid, True)
             self._register(owner, oid)
             return self._network(off, order)
-        order = self._order_of(prefixlen)
+        if prefixlen is None:
+            order = self._maxbits - self._default_prefixlen
+        else:
+            order = self._order_of(prefixlen)
         length = self._maxbits - order
         picked = self._pick_prefix(order)
         if picked is None:
@@ -598,6 +614,8 @@ class Subnet:
 
     def _pick_prefix(self, order: int) -> int | None:
         space = self._space
+        if not self._reservations:
+            return space.pick_block(order, self._policy, self._rng)
         counts = [
             (res, space.free_block_count(order, within=res))
             for res in self._prefix_reservations()
@@ -672,7 +690,8 @@ class Subnet:
         return f"; {len(inner)} allocations lie inside it, the first {first}"
 
     def _uncommit(self, offset: int, order: int) -> None:
-        self._space.release(offset, order)
+        released = self._space.try_release(offset, order)  # the ledger holds it
+        assert released
         if self._open is not None:
             for o, k in self._outside_reservations(offset, order):
                 self._open.release(o, k)
@@ -802,6 +821,10 @@ class Subnet:
         >>> s.can_carve(28), s.can_carve(29), s.can_carve(30)
         (False, False, True)
         """
+        if self._open is None and (
+            prefixlen is None or (type(prefixlen) is int and prefixlen == self._default_prefixlen)
+        ):  # the hot path: one counter read
+            return self._space.block_count(self._maxbits - self._default_prefixlen) > 0
         return self.free_block_count(prefixlen) > 0
 
     def free_block_count(self, prefixlen: int | None = None) -> int:
@@ -813,6 +836,10 @@ class Subnet:
         >>> Subnet("10.0.0.0/24").free_block_count(28)
         14
         """
+        if self._open is None and (
+            prefixlen is None or (type(prefixlen) is int and prefixlen == self._default_prefixlen)
+        ):  # the hot path: one counter read
+            return self._space.block_count(self._maxbits - self._default_prefixlen)
         order = self._order_of(prefixlen)
         if self._open is None:
             return self._space.free_block_count(order)
@@ -1160,14 +1187,21 @@ def _parse_ip(text: str, version: int) -> int | None:
     ``ipaddress``; None sends anything else to the slow path, which decides.
     """
     try:
-        return int.from_bytes(
-            socket.inet_pton(socket.AF_INET if version == 4 else socket.AF_INET6, text), "big"
-        )
+        return int.from_bytes(_inet_pton(_AF_INET if version == 4 else _AF_INET6, text), "big")
     except (OSError, ValueError, TypeError):
         return None
 
 
+_inet_pton = socket.inet_pton
+_AF_INET, _AF_INET6 = int(socket.AF_INET), int(socket.AF_INET6)
+_ADDRESS_BITS: dict[type, int] = {ipaddress.IPv4Address: 32}
+"""Exactly these types (not subclasses) take the address fast path of ``_offset_of``
+(IPv6 addresses go the full way, which also sees their zone ids)."""
+
+
 def _parse_subnet(cidr: object) -> Network:
+    if _is_netaddr(cidr, "IPNetwork"):
+        cidr = str(cidr)
     if isinstance(cidr, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
         _reject_zone(cidr)
         return cidr
@@ -1323,3 +1357,91 @@ def _json_key(key: object, where: str) -> str:
     if key is None or isinstance(key, (bool, int, float)):
         return json.dumps(_json_scalar(key, where))
     raise InvalidArgument(f"{where} has a key that is not a string: {_show(key)}")
+
+
+def _is_netaddr(value: object, name: str) -> bool:
+    """Whether ``value`` is a ``netaddr.<name>``; never imports netaddr (if the caller
+    holds a netaddr object, netaddr is imported already)."""
+    module = sys.modules.get("netaddr")
+    return module is not None and isinstance(value, getattr(module, name, ()))
+
+
+# Cheap construction of the returned address and network objects: the stdlib constructors
+# re-validate what the subnet already knows is valid (a third of an update's cost). These
+# set the same attributes the constructors set; an import-time check falls back to the
+# constructors if the stdlib's layout ever differs.
+_new_object = object.__new__
+
+
+def _fast_ipv4(value: int) -> ipaddress.IPv4Address:
+    a = _new_object(ipaddress.IPv4Address)
+    a._ip = value  # type: ignore[attr-defined]
+    return a
+
+
+def _fast_ipv6(value: int) -> ipaddress.IPv6Address:
+    a = _new_object(ipaddress.IPv6Address)
+    a._ip = value  # type: ignore[attr-defined]
+    a._scope_id = None  # type: ignore[attr-defined]
+    return a
+
+
+def _fast_ipv4_network(value: int, prefixlen: int) -> ipaddress.IPv4Network:
+    n = _new_object(ipaddress.IPv4Network)
+    n.network_address = _fast_ipv4(value)
+    n.netmask = ipaddress.IPv4Network._make_netmask(prefixlen)[0]  # type: ignore[attr-defined]
+    n._prefixlen = prefixlen  # type: ignore[attr-defined]
+    return n
+
+
+def _fast_ipv6_network(value: int, prefixlen: int) -> ipaddress.IPv6Network:
+    n = _new_object(ipaddress.IPv6Network)
+    n.network_address = _fast_ipv6(value)
+    n.netmask = ipaddress.IPv6Network._make_netmask(prefixlen)[0]  # type: ignore[attr-defined]
+    n._prefixlen = prefixlen  # type: ignore[attr-defined]
+    return n
+
+
+def _same_as_stdlib() -> bool:
+    try:
+        pairs: list[tuple[object, object]] = [
+            (_fast_ipv4(0x0A000011), ipaddress.IPv4Address(0x0A000011)),
+            (_fast_ipv6(1 << 100), ipaddress.IPv6Address(1 << 100)),
+            (_fast_ipv4_network(0x0A000010, 28), ipaddress.IPv4Network((0x0A000010, 28))),
+            (_fast_ipv6_network(1 << 100, 80), ipaddress.IPv6Network((1 << 100, 80))),
+        ]
+        return (
+            all(
+                a == b
+                and hash(a) == hash(b)
+                and repr(a) == repr(b)
+                and str(a) == str(b)
+                and getattr(a, "__dict__", None) == getattr(b, "__dict__", None)
+                for a, b in pairs
+            )
+            and all(
+                next(iter(a.hosts())) == next(iter(b.hosts()))  # type: ignore[attr-defined]
+                and a.broadcast_address == b.broadcast_address  # type: ignore[attr-defined]
+                for a, b in pairs[2:]
+            )
+        )
+    except Exception:  # pragma: no cover - a stdlib whose internals moved
+        return False
+
+
+if _same_as_stdlib():
+    _new_ipv4, _new_ipv6 = _fast_ipv4, _fast_ipv6
+    _new_ipv4_network, _new_ipv6_network = _fast_ipv4_network, _fast_ipv6_network
+else:  # pragma: no cover
+
+    def _new_ipv4(value: int) -> ipaddress.IPv4Address:
+        return ipaddress.IPv4Address(value)
+
+    def _new_ipv6(value: int) -> ipaddress.IPv6Address:
+        return ipaddress.IPv6Address(value)
+
+    def _new_ipv4_network(value: int, prefixlen: int) -> ipaddress.IPv4Network:
+        return ipaddress.IPv4Network((value, prefixlen))
+
+    def _new_ipv6_network(value: int, prefixlen: int) -> ipaddress.IPv6Network:
+        return ipaddress.IPv6Network((value, prefixlen))

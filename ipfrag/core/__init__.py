@@ -2,7 +2,10 @@
 
 Two backends answer the same interface (:class:`AddressSpace`):
 
-- :class:`BitmapSpace`, dense, for spaces of up to 2**24 addresses (every IPv4 subnet);
+- :class:`BitmapSpace`, dense, for spaces of up to 2**24 addresses (every IPv4 subnet),
+  compiled (``CBitmapSpace``) when the C extension was built, else pure Python
+  (:class:`PyBitmapSpace`); :data:`IMPLEMENTATION` says which (``"c"`` or ``"python"``),
+  and ``IPFRAG_PURE=1`` in the environment forces the pure one;
 - :class:`SparseSpace`, sparse, for any size up to 2**128 (IPv6 /64 subnets with /80 prefixes).
 
 :func:`make_space` picks one.
@@ -18,17 +21,19 @@ from typing import Literal
 
 from ipfrag._repr import short
 from ipfrag.core.base import POLICIES, AddressSpace, Block, Policy
-from ipfrag.core.bitmap import MAX_BITMAP_BITS, BitmapSpace
+from ipfrag.core.bitmap import IMPLEMENTATION, MAX_BITMAP_BITS, BitmapSpace, PyBitmapSpace
 from ipfrag.core.sparse import SparseSpace
 from ipfrag.errors import InvalidArgument, InvalidType
 
 __all__ = [
+    "IMPLEMENTATION",
     "MAX_BITMAP_BITS",
     "POLICIES",
     "AddressSpace",
     "BitmapSpace",
     "Block",
     "Policy",
+    "PyBitmapSpace",
     "SparseSpace",
     "make_space",
 ]
@@ -42,8 +47,8 @@ def make_space(bits: int, backend: Backend = "auto") -> AddressSpace:
     ``"auto"`` takes the bitmap up to :data:`MAX_BITMAP_BITS` bits, the sparse
     backend above. Cost: O(2**bits) for the bitmap, O(bits) for the sparse one.
 
-    >>> type(make_space(16)).__name__, type(make_space(64)).__name__
-    ('BitmapSpace', 'SparseSpace')
+    >>> isinstance(make_space(16), BitmapSpace), type(make_space(64)).__name__
+    (True, 'SparseSpace')
     """
     if not isinstance(bits, int) or isinstance(bits, bool):
         raise InvalidType(f"bits must be an int, not {short(bits)}")
@@ -52,7 +57,8 @@ def make_space(bits: int, backend: Backend = "auto") -> AddressSpace:
     if backend == "auto":
         backend = "bitmap" if bits <= MAX_BITMAP_BITS else "sparse"
     if backend == "bitmap":
-        return BitmapSpace(bits)
+        # BitmapSpace(bits) builds the implementation in use (see bitmap.py), never itself.
+        return BitmapSpace(bits)  # type: ignore[abstract]
     if backend == "sparse":
         return SparseSpace(bits)
     raise InvalidArgument(

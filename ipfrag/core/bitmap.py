@@ -12,13 +12,17 @@ tree or a sorted interval list pays Python object overhead per node instead.
 
 from __future__ import annotations
 
+import abc
+import operator
+import os
 from array import array
-from collections.abc import MutableSequence
+from collections.abc import Mapping, MutableSequence, Sequence
+from typing import Literal
 
 from ipfrag.core.base import AddressSpace
 from ipfrag.errors import InvalidArgument
 
-__all__ = ["MAX_BITMAP_BITS", "BitmapSpace"]
+__all__ = ["IMPLEMENTATION", "MAX_BITMAP_BITS", "BitmapSpace", "PyBitmapSpace"]
 
 MAX_BITMAP_BITS = 24
 """Largest space the dense backend accepts: 2**24 addresses (a /8 of IPv4)."""
@@ -41,10 +45,51 @@ def _count_level(value: int, n: int) -> array:  # type: ignore[type-arg]
 class BitmapSpace(AddressSpace):
     """Dense address space of ``2**bits`` addresses (``bits <= 24``).
 
+    Two implementations keep the same count tree: :class:`PyBitmapSpace` (pure Python,
+    the fallback and the test oracle) and ``CBitmapSpace`` (a compiled extension built
+    at install time when a C compiler is there). ``BitmapSpace(bits)`` builds the one
+    in use, :data:`IMPLEMENTATION`; the environment variable ``IPFRAG_PURE=1`` forces the
+    pure one. Both give the same answers and, for the same random draws, the same picks.
+
     Memory: about ``2**bits * 2`` bytes. Updates of one address and every counter
     query are O(bits); claiming a block of order k writes O(2**k) cells more.
 
     >>> sp = BitmapSpace(16)
+    >>> sp.claim(1000)
+    >>> sp.free_block_count(4), sp.pick_block(4, "lowest")
+    (4095, 0)
+    >>> isinstance(sp, BitmapSpace)
+    True
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, bits: int) -> BitmapSpace:
+        if cls is BitmapSpace:
+            cls = _DEFAULT
+        return object.__new__(cls)
+
+    def __init__(self, bits: int) -> None:
+        super().__init__(bits)
+        if bits > MAX_BITMAP_BITS:
+            raise InvalidArgument(
+                f"the bitmap backend holds at most 2**{MAX_BITMAP_BITS} addresses; "
+                f"use the sparse backend for 2**{bits}"
+            )
+
+    @abc.abstractmethod
+    def memory_bytes(self) -> int:
+        """Bytes held by the count tree (an estimate of the state's size). O(bits).
+
+        >>> BitmapSpace(16).memory_bytes() < 400_000
+        True
+        """
+
+
+class PyBitmapSpace(BitmapSpace):
+    """The pure-Python dense backend: one count array per tree level.
+
+    >>> sp = PyBitmapSpace(16)
     >>> sp.claim(1000)
     >>> sp.free_block_count(4), sp.pick_block(4, "lowest")
     (4095, 0)
@@ -54,11 +99,6 @@ class BitmapSpace(AddressSpace):
 
     def __init__(self, bits: int) -> None:
         super().__init__(bits)
-        if bits > MAX_BITMAP_BITS:
-            raise InvalidArgument(
-                f"the bitmap backend holds at most 2**{MAX_BITMAP_BITS} addresses; "
-                f"use the sparse backend for 2**{bits}"
-            )
         self._lv: list[_Level] = [_level_of(L, 1 << L, 1 << (bits - L)) for L in range(bits + 1)]
         # _tt[j][L - j - 1][i]: fully free order-j blocks under node (L, i), for L > j.
         self._tt: dict[int, list[array]] = {}  # type: ignore[type-arg]
@@ -93,69 +133,88 @@ class BitmapSpace(AddressSpace):
         if order == 0:
             self._claim_address(offset)
             return
-        lv = self._lv
-        cnt = self._cnt
-        for L in range(order):
-            n = 1 << (order - L)
-            s = offset >> L
-            lv[L][s : s + n] = _level_of(L, 0, n)
-            cnt[L] -= n
-        amount = 1 << order
-        top = order - 1  # highest level whose block was entirely free before
-        for L in range(order, self._bits + 1):
-            arr = lv[L]
-            i = offset >> L
-            c = arr[i]
-            arr[i] = c - amount
-            if c == 1 << L:
-                cnt[L] -= 1
-                top = L
-        for j, tree in self._tt.items():
-            if j <= order:
-                for L in range(j + 1, order + 1):
-                    n = 1 << (order - L)
-                    s = offset >> L
-                    tree[L - j - 1][s : s + n] = _count_level(0, n)
-                d = 1 << (order - j)
-                for L in range(max(order + 1, j + 1), self._bits + 1):
-                    tree[L - j - 1][offset >> L] -= d
-            elif j <= top:
-                for L in range(j + 1, self._bits + 1):
-                    tree[L - j - 1][offset >> L] -= 1
+        self._update_block(offset, order, -1)
 
     def _release(self, offset: int, order: int) -> None:
         if order == 0:
             self._release_address(offset)
             return
+        self._update_block(offset, order, 1)
+
+    def _update_block(self, offset: int, order: int, sign: int) -> None:
+        """Claim (sign -1) or release (+1) a block of order > 0, validated and entirely free
+        (claim) or used (release). Levels below the order are rewritten whole, the path
+        above it counts; the levels where the block's node was (becomes) entirely free
+        move the counters and the tracked trees."""
         lv = self._lv
         cnt = self._cnt
+        claim = sign < 0
         for L in range(order):
             n = 1 << (order - L)
             s = offset >> L
-            lv[L][s : s + n] = _level_of(L, 1 << L, n)
-            cnt[L] += n
-        amount = 1 << order
-        top = order - 1  # highest level whose block is entirely free now
-        for L in range(order, self._bits + 1):
-            arr = lv[L]
-            i = offset >> L
-            c = arr[i] + amount
-            arr[i] = c
-            if c == 1 << L:
-                cnt[L] += 1
-                top = L
+            lv[L][s : s + n] = _level_of(L, 0 if claim else 1 << L, n)
+            cnt[L] += sign * n
+        amount = sign << order
+        top = order  # the block's own node is entirely free before a claim, after a release
+        cnt[order] += sign
+        i = offset >> order
+        lv[order][i] += amount
+        L = order + 1
+        i >>= 1
+        for arr in lv[L:]:
+            c = arr[i]
+            arr[i] = c + amount
+            if (c if claim else c + amount) != 1 << L:
+                L += 1
+                break
+            cnt[L] += sign
+            top = L
+            L += 1
+            i >>= 1
+        else:
+            L += 1
+        for arr in lv[L:]:
+            i >>= 1
+            arr[i] += amount
         for j, tree in self._tt.items():
             if j <= order:
-                for L in range(j + 1, order + 1):
-                    n = 1 << (order - L)
-                    s = offset >> L
-                    tree[L - j - 1][s : s + n] = _count_level(1 << (L - j), n)
-                d = 1 << (order - j)
-                for L in range(max(order + 1, j + 1), self._bits + 1):
-                    tree[L - j - 1][offset >> L] += d
+                for level in range(j + 1, order + 1):
+                    n = 1 << (order - level)
+                    s = offset >> level
+                    tree[level - j - 1][s : s + n] = _count_level(
+                        0 if claim else 1 << (level - j), n
+                    )
+                d = sign << (order - j)
+                start = max(order + 1, j + 1)
             elif j <= top:
-                for L in range(j + 1, self._bits + 1):
-                    tree[L - j - 1][offset >> L] += 1
+                d = sign
+                start = j + 1
+            else:
+                continue
+            h = offset >> start
+            for counts in tree[start - j - 1 :]:
+                counts[h] += d
+                h >>= 1
+
+    def _claim_bulk(self, blocks: list[tuple[int, int]]) -> None:
+        # A large batch: write the bitmap, then rebuild every level, counter and tracked
+        # tree from it in C-speed passes, O(2**bits); a small one: claim one by one.
+        if len(blocks) * (self._bits + 1) * 8 < 1 << self._bits:
+            super()._claim_bulk(blocks)
+            return
+        bits = self._bits
+        lv = self._lv
+        bitmap = lv[0]
+        for o, k in blocks:
+            bitmap[o : o + (1 << k)] = bytes(1 << k)
+        for L in range(1, bits + 1):
+            below = lv[L - 1]
+            pairs = map(operator.add, below[0::2], below[1::2])
+            lv[L] = bytearray(pairs) if L < 8 else list(pairs)
+        for L in range(bits + 1):
+            self._cnt[L] = lv[L].count(1 << L)
+        for j in list(self._tt):
+            self._build_tracking(j)
 
     def _claim_address(self, offset: int) -> None:
         """The hot path: one address. Levels 0..L-1 flip from entirely free, the rest count."""
@@ -235,6 +294,30 @@ class BitmapSpace(AddressSpace):
                 free = lv[level][index]
         return (index << level) + r
 
+    def _descend_block(self, order: int, r: int, level: int, index: int) -> int:
+        # The base class's descent with the child counts inlined (the random-/28 hot path).
+        lv = self._lv
+        tt = self._tt.get(order)
+        full = lv[level][index] == 1 << level
+        while not full:
+            level -= 1
+            index *= 2
+            f = lv[level][index]
+            if f == 1 << level:
+                left = 1 << (level - order)
+            elif f == 0 or level == order:
+                left = 0
+            else:
+                assert tt is not None
+                left = tt[level - order - 1][index]
+            if r >= left:
+                r -= left
+                index += 1
+                full = lv[level][index] == 1 << level
+            else:
+                full = f == 1 << level
+        return (index << level) + (r << order)
+
     # C-speed scans for the "lowest" policy.
     def _lowest_address(self, level: int, index: int, free: int) -> int:
         lo = index << level
@@ -276,14 +359,14 @@ class BitmapSpace(AddressSpace):
             pos = (i | 1) + 1
 
     # ------------------------------------------------------------------ misc
-    def copy(self) -> BitmapSpace:
+    def copy(self) -> PyBitmapSpace:
         """An independent copy. O(2**bits) bytes copied in C.
 
-        >>> a = BitmapSpace(8); b = a.copy(); b.claim(3)
+        >>> a = PyBitmapSpace(8); b = a.copy(); b.claim(3)
         >>> a.free_count, b.free_count
         (256, 255)
         """
-        new = BitmapSpace.__new__(BitmapSpace)
+        new = object.__new__(PyBitmapSpace)
         new._bits = self._bits
         new._cnt = list(self._cnt)
         new._tracked = set(self._tracked)
@@ -294,7 +377,7 @@ class BitmapSpace(AddressSpace):
     def memory_bytes(self) -> int:
         """Bytes held by the arrays (an estimate of the state's size). O(bits).
 
-        >>> BitmapSpace(16).memory_bytes() < 400_000
+        >>> PyBitmapSpace(16).memory_bytes() < 400_000
         True
         """
         total = 0
@@ -307,25 +390,57 @@ class BitmapSpace(AddressSpace):
     def _check(self) -> None:
         """Assert every invariant. O(2**bits).
 
-        >>> sp = BitmapSpace(6); sp.claim(8, 3); sp.track(2); sp._check()
+        >>> sp = PyBitmapSpace(6); sp.claim(8, 3); sp.track(2); sp._check()
         """
-        bits = self._bits
-        lv = self._lv
-        assert len(lv) == bits + 1
-        assert all(v in (0, 1) for v in lv[0])
-        for L in range(1, bits + 1):
-            assert len(lv[L]) == 1 << (bits - L)
-            below = lv[L - 1]
-            for i, v in enumerate(lv[L]):
-                assert v == below[2 * i] + below[2 * i + 1], (L, i)
-        for L in range(bits + 1):
-            assert self._cnt[L] == sum(1 for v in lv[L] if v == 1 << L), L
-        assert set(self._tt) == self._tracked
-        for j, tree in self._tt.items():
-            assert len(tree) == bits - j
-            full = 1 << j
-            for i, v in enumerate(tree[0] if tree else ()):
-                assert v == (lv[j][2 * i] == full) + (lv[j][2 * i + 1] == full), (j, i)
-            for h in range(1, len(tree)):
-                for i, v in enumerate(tree[h]):
-                    assert v == tree[h - 1][2 * i] + tree[h - 1][2 * i + 1], (j, h, i)
+        _check_dense(
+            self,
+            self._lv,
+            {j: {j + 1 + h: a for h, a in enumerate(t)} for j, t in self._tt.items()},
+        )
+
+
+def _check_dense(
+    space: BitmapSpace,
+    lv: Sequence[Sequence[int]],
+    tt: Mapping[int, Mapping[int, Sequence[int]]],
+) -> None:
+    """The dense invariants, shared by both implementations: every level sums its children,
+    the counters count the full nodes, ``tt[j][L]`` counts the free order-``j`` blocks."""
+    bits = space.bits
+    assert len(lv) == bits + 1
+    assert all(v in (0, 1) for v in lv[0])
+    for L in range(1, bits + 1):
+        assert len(lv[L]) == 1 << (bits - L)
+        below = lv[L - 1]
+        for i, v in enumerate(lv[L]):
+            assert v == below[2 * i] + below[2 * i + 1], (L, i)
+    for L in range(bits + 1):
+        assert space.free_block_count(L) == sum(1 for v in lv[L] if v == 1 << L), L
+    assert set(tt) == set(space.tracked_orders)
+    for j, tree in tt.items():
+        assert sorted(tree) == list(range(j + 1, bits + 1))
+        full = 1 << j
+        for L, level in tree.items():
+            assert len(level) == 1 << (bits - L)
+            for i, v in enumerate(level):
+                if j + 1 == L:
+                    assert v == (lv[j][2 * i] == full) + (lv[j][2 * i + 1] == full), (j, i)
+                else:
+                    assert v == tree[L - 1][2 * i] + tree[L - 1][2 * i + 1], (j, L, i)
+
+
+def _select() -> tuple[type[BitmapSpace], Literal["c", "python"]]:
+    """The compiled dense core when it was built and IPFRAG_PURE is not set, else the pure one."""
+    if os.environ.get("IPFRAG_PURE", "").strip() not in ("", "0"):
+        return PyBitmapSpace, "python"
+    try:
+        from ipfrag.core import _ctree  # noqa: F401
+    except ImportError:
+        return PyBitmapSpace, "python"
+    from ipfrag.core.cbitmap import CBitmapSpace
+
+    return CBitmapSpace, "c"
+
+
+_DEFAULT, IMPLEMENTATION = _select()
+"""Which dense implementation ``BitmapSpace(bits)`` builds: ``"c"`` or ``"python"``."""

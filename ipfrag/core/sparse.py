@@ -1,32 +1,113 @@
-"""The sparse backend: the same count tree, stored only where something is used.
+"""The sparse backend: the count tree, path-compressed, stored only where something is used.
 
 For huge spaces (an IPv6 /64 has 2**64 addresses, carved into /80 prefixes of
-2**48) a dense array is impossible. This backend keeps, per tree level, a dict
-``index -> used addresses`` holding only nodes that contain used space, and the
-set of claimed blocks. A node strictly inside a claimed block has no entry: its
-state follows from the claim. So memory is proportional to what is allocated:
-O(bits - k) entries per claimed block of order k.
+2**48) a dense array is impossible. This backend stores the buddy tree as a
+path-compressed binary trie (a PATRICIA tree) over the claimed blocks: the leaves
+are the claimed blocks, and the only inner nodes stored are the *branching* ones,
+where used space lies on both sides. Every stored node knows how many of its
+addresses are used, so the free count of any node of the full tree is one walk
+down the stored nodes; a chain of 50 single-child levels costs nothing. Memory is
+two small objects per claimed block whatever the space's size, and an update walks
+the branching nodes on one path (O(log n) for n scattered claims, at most O(bits)).
+
+The per-order counters of free blocks are packed in one big integer, one field per
+order, so the O(bits) counters an update changes ("every order from 0 to the
+largest block that stopped being free") change in one integer subtraction.
 
 Why not an interval tree: ``intervaltree`` (and a sorted list of intervals)
 answer "is this range free" in O(log n), but "how many free aligned /80s are
 left" needs a scan of every gap, and a uniform random free /80 needs the counts
-per subtree that a buddy tree keeps anyway. The dict tree gives O(1) counters
-and O(bits) updates and picks; see the README's performance section for the
-measured comparison.
+per subtree that a buddy tree keeps anyway. See the README's performance section
+for the measured comparison.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from functools import cache
+
 from ipfrag.core.base import AddressSpace
+from ipfrag.errors import AddressInUse, NotAllocated
 
 __all__ = ["SparseSpace"]
+
+
+class _Node:
+    """A stored node of the trie: a claimed block (leaf) or a branching node.
+
+    A leaf has ``lo is hi is None`` and ``used == 2**level``. A branch has one stored
+    subtree in each half (``lo`` below ``off + 2**(level-1)``, ``hi`` above) and
+    ``tu[t]``: touched (not fully free) blocks of the t-th tracked order under it.
+    """
+
+    __slots__ = ("hi", "level", "lo", "off", "tu", "used")
+
+    def __init__(
+        self, level: int, off: int, used: int, lo: _Node | None = None, hi: _Node | None = None
+    ) -> None:
+        self.level = level
+        self.off = off
+        self.used = used
+        self.lo = lo
+        self.hi = hi
+        self.tu: list[int] | None = None
+
+
+@cache
+def _layout(bits: int) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    """Field positions and masks of the packed counters of a space of 2**bits.
+
+    Field k holds cnt[k] <= 2**(bits - k) in bits - k + 1 bits. Returns (pos, mask,
+    ones, geo): ``ones[t]`` is 1 in fields 0..t; ``geo[m]`` is 2**(m - L) in every field
+    L < m (what claiming an order-m block takes from the orders below it).
+    """
+    pos, mask = [], []
+    p = 0
+    for k in range(bits + 1):
+        pos.append(p)
+        mask.append((1 << (bits - k + 1)) - 1)
+        p += bits - k + 1
+    ones, geo = [], []
+    acc = 0
+    for k in range(bits + 1):
+        acc += 1 << pos[k]
+        ones.append(acc)
+        geo.append(sum((1 << (k - L)) << pos[L] for L in range(k)))
+    return tuple(pos), tuple(mask), tuple(ones), tuple(geo)
+
+
+class _Counters:
+    """cnt[k], the fully free blocks of order k, read out of one packed integer."""
+
+    __slots__ = ("_mask", "_pos", "value")
+
+    def __init__(self, bits: int) -> None:
+        self._pos, self._mask, _, _ = _layout(bits)
+        self.value = sum((1 << (bits - k)) << p for k, p in enumerate(self._pos))
+
+    def __getitem__(self, k: int) -> int:
+        return (self.value >> self._pos[k]) & self._mask[k]
+
+    def __len__(self) -> int:
+        return len(self._pos)
+
+
+def _touched(node: _Node, at: int, j: int) -> int:
+    """Order-``j`` blocks touched by ``node``'s subtree, inside a half of level >= j."""
+    if node.level <= j:
+        return 1
+    if node.lo is None:
+        return 1 << (node.level - j)
+    assert node.tu is not None
+    return node.tu[at]
 
 
 class SparseSpace(AddressSpace):
     """Sparse address space of ``2**bits`` addresses (``bits <= 128``).
 
-    Memory grows with the number of claimed blocks, not with the space. Updates,
-    picks and counter queries are O(bits) dict operations; counters are O(1).
+    Memory grows with the number of claimed blocks, not with the space: two small
+    objects per claimed block. Updates and picks walk the branching nodes of one
+    path, O(log n) for n scattered claims (O(bits) at most); counters are O(1).
 
     >>> sp = SparseSpace(64)
     >>> sp.claim(0, 48)
@@ -34,187 +115,417 @@ class SparseSpace(AddressSpace):
     (65535, True)
     """
 
-    __slots__ = ("_claims", "_tu", "_used")
+    __slots__ = ("_counters", "_geo", "_ones", "_root", "_tord")
 
     def __init__(self, bits: int) -> None:
         super().__init__(bits)
-        # _used[L][i]: used addresses under node (L, i); only nodes at or above a claim.
-        self._used: list[dict[int, int]] = [{} for _ in range(bits + 1)]
-        # _claims[offset] = order of every claimed block.
-        self._claims: dict[int, int] = {}
-        # _tu[j][L][i]: touched (not fully free) order-j blocks under node (L, i), L > j,
-        # stored at the same nodes as _used.
-        self._tu: dict[int, list[dict[int, int]]] = {}
+        self._root: _Node | None = None
+        self._counters = _Counters(bits)
+        self._cnt = self._counters  # type: ignore[assignment]
+        _, _, self._ones, self._geo = _layout(bits)
+        # The tracked orders in the order their counts sit in every branch's ``tu``.
+        self._tord: list[int] = []
+
+    # -------------------------------------------------------------- the trie
+    def _walk(self, offset: int, order: int) -> tuple[list[_Node], _Node | None]:
+        """The stored branches strictly containing block (offset, order), top down, and the
+        node met below them: a leaf containing the block, or the next node (or None)."""
+        path: list[_Node] = []
+        n = self._root
+        while n is not None and n.level > order and offset >> n.level == n.off >> n.level:
+            if n.lo is None:
+                return path, n  # a claimed block holds it
+            path.append(n)
+            n = n.hi if (offset >> (n.level - 1)) & 1 else n.lo
+        return path, n
+
+    def _top_within(self, offset: int, order: int) -> _Node | None:
+        """The topmost stored node inside block (offset, order), or a claimed block holding
+        it (level above ``order``), or None when the block is entirely free."""
+        _, n = self._walk(offset, order)
+        if n is None:
+            return None
+        if n.level > order:
+            return n if offset >> n.level == n.off >> n.level else None
+        return n if n.off >> order == offset >> order else None
+
+    def _top_free(self, offset: int, order: int, below: _Node | None) -> int:
+        """Highest level whose node holding the free block (offset, order) is entirely free,
+        given ``below``, the node a walk met next to it (not inside it)."""
+        if below is None:
+            return self._bits
+        return (below.off ^ offset).bit_length() - 1
+
+    def _update_counts(
+        self, path: list[_Node], offset: int, order: int, top: int, sign: int
+    ) -> None:
+        """Used counts, counters and tracked counts above a block that became used (+1)
+        or free (-1); ``top`` as :meth:`_top_free` (the block is free on one side)."""
+        amount = sign << order
+        for n in path:
+            n.used += amount
+        mask = self._geo[order] + self._ones[top] - (self._ones[order - 1] if order else 0)
+        if sign > 0:
+            self._counters.value -= mask
+        else:
+            self._counters.value += mask
+        self._update_tracked(path, order, top, sign)
+
+    def _branch(self, a: _Node, b: _Node) -> _Node:
+        """The branching node over two disjoint subtrees (neither holds the other)."""
+        level = (a.off ^ b.off).bit_length()
+        lo, hi = (a, b) if a.off < b.off else (b, a)
+        node = _Node(level, (a.off >> level) << level, a.used + b.used, lo, hi)
+        if self._tord:
+            node.tu = [
+                _touched(lo, t, j) + _touched(hi, t, j) if level > j else 0
+                for t, j in enumerate(self._tord)
+            ]
+        return node
+
+    def _replace(self, path: list[_Node], old: _Node, new: _Node | None) -> None:
+        """Put ``new`` where ``old`` hangs (the last node of ``path`` is its parent)."""
+        if not path:
+            self._root = new
+            return
+        parent = path[-1]
+        if parent.lo is old:
+            parent.lo = new
+        else:
+            parent.hi = new
 
     # ------------------------------------------------------------ primitives
     def _node_free(self, level: int, index: int) -> int:
-        used = self._used
-        stored = used[level].get(index)
-        if stored:
-            return (1 << level) - stored
-        # No entry: entirely free, or strictly inside a claim. The first ancestor
-        # with an entry tells: inside exactly when that ancestor is a claim.
-        for L in range(level + 1, self._bits + 1):
-            a = index >> (L - level)
-            if used[L].get(a):
-                return 0 if self._claims.get(a << L) == L else 1 << level
+        offset = index << level
+        n = self._root
+        while n is not None:
+            if n.level > level:
+                if offset >> n.level != n.off >> n.level:
+                    break  # elsewhere: the node is entirely free
+                if n.lo is None:
+                    return 0  # inside a claimed block
+                n = n.hi if (offset >> (n.level - 1)) & 1 else n.lo
+            else:
+                if n.off >> level == index:
+                    return (1 << level) - n.used
+                break
         return 1 << level
 
-    def _child_free(self, level: int, index: int) -> int:
-        return (1 << level) - self._used[level].get(index, 0)
+    _child_free = _node_free
 
     def _child_blocks_free(self, order: int, level: int, index: int) -> int:
-        return (1 << (level - order)) - self._tu[order][level].get(index, 0)
+        t = self._tord.index(order)
+        offset = index << level
+        n = self._root
+        while n is not None:
+            if n.level > level:
+                if offset >> n.level != n.off >> n.level:
+                    break
+                if n.lo is None:
+                    return 0
+                n = n.hi if (offset >> (n.level - 1)) & 1 else n.lo
+            else:
+                if n.off >> level == index:
+                    return (1 << (level - order)) - _touched(n, t, order)
+                break
+        return 1 << (level - order)
 
     def _build_tracking(self, order: int) -> None:
-        used = self._used
-        claims = self._claims
-        tree: list[dict[int, int]] = [{} for _ in range(self._bits + 1)]
-        for L in range(order + 1, self._bits + 1):
-            level = tree[L]
-            below = tree[L - 1]
-            for i in used[L]:
-                if claims.get(i << L) == L:
-                    level[i] = 1 << (L - order)
-                elif order == L - 1:
-                    level[i] = (2 * i in used[order]) + (2 * i + 1 in used[order])
-                else:
-                    level[i] = below.get(2 * i, 0) + below.get(2 * i + 1, 0)
-        self._tu[order] = tree
+        t = len(self._tord)
+        self._tord.append(order)
+        # Post-order over the branches: children before parents.
+        stack: list[tuple[_Node, bool]] = [] if self._root is None else [(self._root, False)]
+        while stack:
+            n, done = stack.pop()
+            if n.lo is None or n.hi is None:
+                continue
+            if not done:
+                stack.append((n, True))
+                stack.append((n.lo, False))
+                stack.append((n.hi, False))
+                continue
+            if n.tu is None:
+                n.tu = [0] * t
+            n.tu.append(
+                _touched(n.lo, t, order) + _touched(n.hi, t, order) if n.level > order else 0
+            )
 
     def _claim(self, offset: int, order: int) -> None:
-        used = self._used
-        cnt = self._cnt
-        for L in range(order):
-            cnt[L] -= 1 << (order - L)
-        amount = 1 << order
-        top = order - 1
-        for L in range(order, self._bits + 1):
-            level = used[L]
-            i = offset >> L
-            c = level.get(i, 0)
-            level[i] = c + amount
-            if c == 0:
-                cnt[L] -= 1
-                top = L
-        self._claims[offset] = order
-        for j, tree in self._tu.items():
-            if j <= order:
-                d = 1 << (order - j)
-                for L in range(max(order, j + 1), self._bits + 1):
-                    t = tree[L]
-                    i = offset >> L
-                    t[i] = t.get(i, 0) + d
-            elif j <= top:
-                for L in range(j + 1, self._bits + 1):
-                    t = tree[L]
-                    i = offset >> L
-                    t[i] = t.get(i, 0) + 1
+        path, n = self._walk(offset, order)
+        top = self._top_free(offset, order, n)
+        leaf = _Node(order, offset, 1 << order)
+        self._update_counts(path, offset, order, top, 1)
+        if n is None:
+            self._root = leaf  # an empty space (a branch always has two children)
+        else:
+            self._replace(path, n, self._branch(n, leaf))
 
-    def _split_to(self, offset: int, order: int) -> None:
-        """Make ``(offset, order)`` a claim of its own if it lies strictly inside one."""
-        used = self._used
-        if used[order].get(offset >> order):
+    # ------------------------------------------------- the update hot paths
+    def claim(self, offset: int, order: int = 0) -> None:
+        """Mark the aligned block ``(offset, order)`` used; all or nothing. O(depth).
+
+        One walk down the stored nodes both checks the block is free and adds it to the
+        used counts on the way (undone if it is not free).
+
+        >>> sp = SparseSpace(64); sp.claim(2**63); sp.claim(0, 48); sp.free_block_count(48)
+        65534
+        """
+        self._check_block(offset, order)
+        if not self.try_claim(offset, order):
+            raise AddressInUse(f"block ({offset}, {order}) is not entirely free")
+
+    def try_claim(self, offset: int, order: int = 0) -> bool:
+        """Claim the block if it is entirely free (unchecked; see the base class). O(depth).
+
+        >>> sp = SparseSpace(64); sp.try_claim(0, 48), sp.try_claim(5)
+        (True, False)
+        """
+        amount = 1 << order
+        tord = self._tord
+        path: list[_Node] = []
+        parent: _Node | None = None
+        n = self._root
+        while n is not None:
+            lv = n.level
+            if lv <= order:
+                if n.off >> order == offset >> order:
+                    self._undo(path, parent, amount)
+                    return False
+                break
+            if (offset ^ n.off) >> lv:
+                break  # n lies elsewhere
+            if n.lo is None:
+                self._undo(path, parent, amount)
+                return False
+            n.used += amount
+            if tord:
+                path.append(n)
+            parent = n
+            n = n.hi if offset >> (lv - 1) & 1 else n.lo
+        leaf = _Node(order, offset, amount)
+        if n is None:
+            self._root = leaf
+            top = self._bits
+        else:
+            top = (n.off ^ offset).bit_length() - 1
+            branch = self._branch(n, leaf)
+            if parent is None:
+                self._root = branch
+            elif parent.lo is n:
+                parent.lo = branch
+            else:
+                parent.hi = branch
+        ones = self._ones
+        if order:
+            self._counters.value -= self._geo[order] + ones[top] - ones[order - 1]
+        else:
+            self._counters.value -= ones[top]
+        if tord:
+            self._update_tracked(path, order, top, 1)
+        return True
+
+    def release(self, offset: int, order: int = 0) -> None:
+        """Mark the aligned block ``(offset, order)`` free again; all or nothing. O(depth).
+
+        >>> sp = SparseSpace(64); sp.claim(0, 48); sp.release(0, 48); sp.free_count == 2**64
+        True
+        """
+        self._check_block(offset, order)
+        if not self.try_release(offset, order):
+            raise NotAllocated(f"block ({offset}, {order}) is not entirely used")
+
+    def try_release(self, offset: int, order: int = 0) -> bool:
+        """Release the block if it is entirely used (unchecked; see the base class). O(depth).
+
+        >>> sp = SparseSpace(64); sp.claim(0, 48); sp.try_release(0, 47), sp.try_release(0, 48)
+        (True, False)
+        """
+        amount = 1 << order
+        tord = self._tord
+        path: list[_Node] = []
+        parent: _Node | None = None
+        grand: _Node | None = None
+        n = self._root
+        while n is not None:
+            lv = n.level
+            if lv <= order or (offset ^ n.off) >> lv:
+                break
+            if n.lo is None:
+                break  # a claimed block holds it: split (the general path)
+            n.used -= amount
+            path.append(n)
+            grand, parent = parent, n
+            n = n.hi if offset >> (lv - 1) & 1 else n.lo
+        if n is None or n.level != order or n.off != offset or n.used != amount:
+            self._undo(path, parent, -amount)
+            if self._node_free(order, offset >> order) != 0:
+                return False
+            self._release(offset, order)
+            return True
+        if parent is None:
+            self._root = None
+            top = self._bits
+        else:
+            other = parent.hi if parent.lo is n else parent.lo
+            if grand is None:
+                self._root = other
+            elif grand.lo is parent:
+                grand.lo = other
+            else:
+                grand.hi = other
+            top = parent.level - 1
+            path.pop()
+        ones = self._ones
+        if order:
+            self._counters.value += self._geo[order] + ones[top] - ones[order - 1]
+        else:
+            self._counters.value += ones[top]
+        if tord:
+            self._update_tracked(path, order, top, -1)
+        return True
+
+    def _undo(self, path: list[_Node], last: _Node | None, amount: int) -> None:
+        """Take ``amount`` back from the used counts a failed walk added, root to ``last``."""
+        if last is None:
             return
-        claim_level = next(
-            L for L in range(order + 1, self._bits + 1) if self._claims.get((offset >> L) << L) == L
-        )
-        del self._claims[(offset >> claim_level) << claim_level]
-        for L in range(order, claim_level):
-            i = offset >> L
-            for node in (i, i ^ 1):
-                used[L][node] = 1 << L
-                for j, tree in self._tu.items():
-                    if j < L:
-                        tree[L][node] = 1 << (L - j)
-            self._claims[(i ^ 1) << L] = L
-        self._claims[offset] = order
+        n = self._root
+        while n is not None:
+            n.used -= amount
+            if n is last:
+                return
+            n = n.hi if last.off >> (n.level - 1) & 1 else n.lo
+
+    def _update_tracked(self, path: list[_Node], order: int, top: int, sign: int) -> None:
+        """The tracked counts of the branches above a block that became used (+1) or free."""
+        for t, j in enumerate(self._tord):
+            if j <= order:
+                d = sign << (order - j)
+            elif j <= top:
+                d = sign
+            else:
+                continue
+            for n in path:
+                if n.level > j:
+                    assert n.tu is not None
+                    n.tu[t] += d
 
     def _release(self, offset: int, order: int) -> None:
-        self._split_to(offset, order)
-        used = self._used
-        cnt = self._cnt
-        claims = self._claims
-        # Drop every entry and claim under the block.
-        stack = [(order, offset >> order)]
-        while stack:
-            L, i = stack.pop()
-            if claims.get(i << L) == L:
-                del claims[i << L]
-                if order > L:
-                    del used[L][i]
-                    for tree in self._tu.values():
-                        tree[L].pop(i, None)
-                continue
-            if order > L:
-                del used[L][i]
-                for tree in self._tu.values():
-                    tree[L].pop(i, None)
-            for c in (2 * i, 2 * i + 1):
-                if c in used[L - 1]:
-                    stack.append((L - 1, c))
-        for L in range(order):
-            cnt[L] += 1 << (order - L)
-        amount = 1 << order
-        top = order - 1
-        for L in range(order, self._bits + 1):
-            level = used[L]
-            i = offset >> L
-            c = level[i] - amount
-            if c:
-                level[i] = c
-            else:
-                del level[i]
-                cnt[L] += 1
-                top = L
-        for j, tree in self._tu.items():
-            if j <= order:
-                d = 1 << (order - j)
-                for L in range(max(order, j + 1), self._bits + 1):
-                    t = tree[L]
-                    i = offset >> L
-                    c = t[i] - d
-                    if c:
-                        t[i] = c
-                    else:
-                        del t[i]
-            elif j <= top:
-                for L in range(j + 1, self._bits + 1):
-                    t = tree[L]
-                    i = offset >> L
-                    c = t[i] - 1
-                    if c:
-                        t[i] = c
-                    else:
-                        del t[i]
+        path, n = self._walk(offset, order)
+        assert n is not None
+        if n.lo is None and n.level > order:
+            # Inside a larger claimed block: split it into the block and its buddies.
+            whole = n
+            node = _Node(order, offset, 1 << order)
+            for level in range(order, whole.level):
+                buddy = _Node(level, (offset >> level ^ 1) << level, 1 << level)
+                node = self._branch(node, buddy)
+            self._replace(path, whole, node)
+            path, n = self._walk(offset, order)
+            assert n is not None
+        # n is the block itself (a leaf or a branch over used space); unhook it.
+        if path:
+            parent = path.pop()
+            other = parent.hi if parent.lo is n else parent.lo
+            self._replace(path, parent, other)
+            top = self._top_free(offset, order, other)
+        else:
+            self._root = None
+            top = self._bits
+        self._update_counts(path, offset, order, top, -1)
+
+    def _lowest_address(self, level: int, index: int, free: int) -> int:
+        return self._descend_address(0, level, index, free)
+
+    def _lowest_block(self, order: int, wo: int, wk: int) -> int | None:
+        n = self._top_within(wo, wk)
+        if n is not None and n.level > wk:
+            return None  # inside a claimed block
+        return _first_free_block(order, wo, 1 << wk, n)
 
     def _descend_address(self, r: int, level: int, index: int, free: int) -> int:
-        # The base class's descent with the dict reads inlined; an entirely free node
-        # ends it at once (the common case in a mostly empty IPv6 /64).
-        used = self._used
-        while free != 1 << level:
-            level -= 1
-            index *= 2
-            left = (1 << level) - used[level].get(index, 0)
-            if r < left:
-                free = left
+        # The r-th free address under node (level, index): walk the stored subtree,
+        # counting the free gaps before each stored node.
+        start = index << level
+        n = self._top_within(start, level)
+        if n is not None and n.level > level:  # pragma: no cover
+            raise AssertionError("descent into a used block")
+        while n is not None:
+            gap = n.off - start
+            if r < gap:
+                break
+            r -= gap
+            cfree = (1 << n.level) - n.used
+            if r >= cfree:
+                start = n.off + (1 << n.level)
+                r -= cfree
+                break
+            assert n.lo is not None and n.hi is not None
+            half = 1 << (n.level - 1)
+            lofree = half - n.lo.used
+            if r < lofree:
+                start, n = n.off, n.lo
             else:
-                r -= left
-                index += 1
-                free = (1 << level) - used[level].get(index, 0)
-        return (index << level) + r
+                r -= lofree
+                start, n = n.off + half, n.hi
+        return start + r
+
+    def _descend_block(self, order: int, r: int, level: int, index: int) -> int:
+        """The r-th free order-``order`` block under a node (r < its count). O(depth)."""
+        t = self._tord.index(order) if order in self._tracked else -1
+        start = index << level
+        n = self._top_within(start, level)
+        if n is not None and n.level > level:  # pragma: no cover
+            raise AssertionError("descent into a used block")
+        while n is not None:
+            before = (n.off >> order) - (start >> order)
+            if r < before:
+                break
+            r -= before
+            if n.level <= order or n.lo is None:
+                # The node lies in (or fills) whole order blocks: skip them.
+                start = (((n.off + (1 << n.level) - 1) >> order) + 1) << order
+                break
+            cfree = (1 << (n.level - order)) - _touched(n, t, order)
+            if r >= cfree:
+                r -= cfree
+                start = n.off + (1 << n.level)
+                break
+            assert n.hi is not None and t >= 0
+            half = 1 << (n.level - 1)
+            lofree = (half >> order) - _touched(n.lo, t, order)
+            if r < lofree:
+                start, n = n.off, n.lo
+            else:
+                r -= lofree
+                start, n = n.off + half, n.hi
+        return start + (r << order)
 
     def _fullest_partial(self, unit: int, lo: int, hi: int) -> int | None:
         full = 1 << unit
         best: tuple[int, int] | None = None
-        for i, v in self._used[unit].items():
-            if lo <= i < hi and v < full and (best is None or (-v, i) < best):
-                best = (-v, i)
+        for i, used in self._unit_usage(unit, lo, hi):
+            if used < full and (best is None or (-used, i) < best):
+                best = (-used, i)
         return None if best is None else best[1]
+
+    def _unit_usage(self, unit: int, lo: int, hi: int) -> Iterator[tuple[int, int]]:
+        """(index, used) of every order-``unit`` block in [lo, hi) holding used space."""
+        stack = [] if self._root is None else [self._root]
+        while stack:
+            n = stack.pop()
+            first, last = n.off >> unit, (n.off + (1 << n.level) - 1) >> unit
+            if last < lo or first >= hi:
+                continue
+            if n.level <= unit:
+                yield first, n.used
+            elif n.lo is not None:  # (a claimed block above the unit fills its blocks)
+                assert n.hi is not None
+                stack.append(n.hi)
+                stack.append(n.lo)
 
     # ------------------------------------------------------------------ misc
     def copy(self) -> SparseSpace:
-        """An independent copy. O(entries).
+        """An independent copy. O(stored nodes).
 
         >>> a = SparseSpace(64); b = a.copy(); b.claim(5)
         >>> a.free_count - b.free_count
@@ -222,50 +533,90 @@ class SparseSpace(AddressSpace):
         """
         new = SparseSpace.__new__(SparseSpace)
         new._bits = self._bits
-        new._cnt = list(self._cnt)
+        new._counters = _Counters(self._bits)
+        new._counters.value = self._counters.value
+        new._cnt = new._counters  # type: ignore[assignment]
         new._tracked = set(self._tracked)
-        new._used = [dict(d) for d in self._used]
-        new._claims = dict(self._claims)
-        new._tu = {j: [dict(d) for d in t] for j, t in self._tu.items()}
+        new._ones, new._geo = self._ones, self._geo
+        new._tord = list(self._tord)
+        new._root = _copy_tree(self._root)
         return new
 
     def entry_count(self) -> int:
-        """Stored tree entries (grows with what is claimed, not with the space). O(bits).
+        """Stored trie nodes: claimed blocks plus branching nodes. O(stored nodes).
 
-        >>> sp = SparseSpace(64); sp.claim(0, 48); sp.entry_count()
-        17
+        >>> sp = SparseSpace(64); sp.claim(0, 48); sp.claim(2**63); sp.entry_count()
+        3
         """
-        return sum(len(d) for d in self._used) + sum(len(d) for t in self._tu.values() for d in t)
+        return sum(1 for _ in _nodes(self._root))
 
     def _check(self) -> None:
-        """Assert every invariant. O(entries * bits).
+        """Assert every invariant. O(stored nodes * bits).
 
         >>> sp = SparseSpace(64); sp.claim(2**48, 48); sp.claim(7); sp.track(48); sp._check()
         """
         bits = self._bits
-        used = self._used
-        claims = self._claims
-        for off, k in claims.items():
-            assert 0 <= k <= bits and off % (1 << k) == 0
-            for L in range(k, bits + 1):
-                assert used[L].get(off >> L, 0) > 0, (off, k, L)
-        for L in range(bits + 1):
-            for i, v in used[L].items():
-                assert 0 < v <= 1 << L, (L, i, v)
-                if bits > L:
-                    assert used[L + 1].get(i >> 1, 0) >= v, (L, i)
-                if claims.get(i << L) == L:
-                    assert v == 1 << L
-                    if L:
-                        assert 2 * i not in used[L - 1] and 2 * i + 1 not in used[L - 1]
-                else:
-                    assert L > 0, (L, i)
-                    assert v == used[L - 1].get(2 * i, 0) + used[L - 1].get(2 * i + 1, 0)
-        assert (1 << bits) - used[bits].get(0, 0) == self._cnt[0]
-        assert set(self._tu) == self._tracked
-        for j, tree in list(self._tu.items()):
-            self._build_tracking(j)
-            rebuilt = self._tu[j]
-            self._tu[j] = tree
-            assert tree == rebuilt, j
+        assert set(self._tord) == self._tracked and len(self._tord) == len(self._tracked)
+        for n in _nodes(self._root):
+            assert 0 <= n.level <= bits and n.off % (1 << n.level) == 0
+            assert 0 <= n.off < 1 << bits
+            if n.lo is None:
+                assert n.hi is None and n.used == 1 << n.level and n.tu is None
+                continue
+            lo, hi = n.lo, n.hi
+            assert hi is not None
+            half = n.off + (1 << (n.level - 1))
+            # Branching: one stored subtree strictly inside each half.
+            assert lo.level < n.level and hi.level < n.level
+            assert n.off <= lo.off and lo.off + (1 << lo.level) <= half, (n.level, n.off)
+            assert half <= hi.off and hi.off + (1 << hi.level) <= n.off + (1 << n.level)
+            assert n.used == lo.used + hi.used
+            for t, j in enumerate(self._tord):
+                assert n.tu is not None and len(n.tu) == len(self._tord)
+                if n.level > j:
+                    assert n.tu[t] == _touched(lo, t, j) + _touched(hi, t, j), (n.off, j)
+            if not self._tord:
+                assert n.tu is None
         self._check_counters()
+
+
+def _first_free_block(order: int, start: int, size: int, n: _Node | None) -> int | None:
+    """The lowest free order-``order`` block in [start, start + size), a range aligned on
+    at least 2**order that holds the subtree ``n`` (or nothing). O(nodes visited)."""
+    if n is None or (n.off >> order) > (start >> order):
+        return start
+    if n.level > order and n.lo is not None and n.hi is not None:
+        half = 1 << (n.level - 1)
+        found = _first_free_block(order, n.off, half, n.lo)
+        if found is None:
+            found = _first_free_block(order, n.off + half, half, n.hi)
+        if found is not None:
+            return found
+    after = (((n.off + (1 << n.level) - 1) >> order) + 1) << order
+    return after if after < start + size else None
+
+
+def _nodes(root: _Node | None) -> Iterator[_Node]:
+    stack = [] if root is None else [root]
+    while stack:
+        n = stack.pop()
+        yield n
+        if n.lo is not None and n.hi is not None:
+            stack.append(n.hi)
+            stack.append(n.lo)
+
+
+def _copy_tree(root: _Node | None) -> _Node | None:
+    if root is None:
+        return None
+    new_root = _Node(root.level, root.off, root.used)
+    stack = [(root, new_root)]
+    while stack:
+        n, c = stack.pop()
+        c.tu = None if n.tu is None else list(n.tu)
+        if n.lo is not None and n.hi is not None:
+            c.lo = _Node(n.lo.level, n.lo.off, n.lo.used)
+            c.hi = _Node(n.hi.level, n.hi.off, n.hi.used)
+            stack.append((n.lo, c.lo))
+            stack.append((n.hi, c.hi))
+    return new_root

@@ -1,0 +1,146 @@
+"""The compiled dense core against the pure one, its oracle: same answers, same random picks.
+
+A hypothesis state machine runs the same random program (claims, releases, fills, tracking,
+valid and invalid) on a ``CBitmapSpace`` and a ``PyBitmapSpace`` and after every step
+compares every query, and the picks of every policy drawn from identically seeded
+generators (which must also leave the generators in the same state: same draws, same
+order). Skipped when the extension was not built; CI fails earlier in that case.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from typing import Any
+
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+import ipfrag.core
+from ipfrag.core import POLICIES, AddressSpace, BitmapSpace, PyBitmapSpace
+from ipfrag.errors import IpfragError
+
+try:
+    from ipfrag.core.cbitmap import CBitmapSpace
+except ImportError:  # pragma: no cover - no compiler where the tests run
+    CBitmapSpace = None  # type: ignore[assignment,misc]
+
+pytestmark = pytest.mark.skipif(CBitmapSpace is None, reason="the C extension is not built")
+
+
+def outcome(fn: Any) -> Any:
+    """A call's result, or the type and message of its error."""
+    try:
+        return ("ok", fn())
+    except IpfragError as e:
+        return ("error", type(e), str(e))
+
+
+class Twin(RuleBasedStateMachine):
+    """One program, two dense backends; every answer and pick must match."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.c: AddressSpace = PyBitmapSpace(0)
+        self.py: AddressSpace = PyBitmapSpace(0)
+        self.bits = 0
+        self.step = 0
+
+    @initialize(bits=st.integers(0, 10))
+    def setup(self, bits: int) -> None:
+        self.bits = bits
+        assert CBitmapSpace is not None
+        self.c, self.py = CBitmapSpace(bits), PyBitmapSpace(bits)
+
+    def both(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        a = outcome(lambda: getattr(self.c, name)(*args, **kwargs))
+        b = outcome(lambda: getattr(self.py, name)(*args, **kwargs))
+        assert a == b, (name, args, a, b)
+        return a
+
+    def block(self, data: st.DataObject) -> tuple[Any, Any]:
+        k = data.draw(st.one_of(st.integers(0, self.bits), st.sampled_from([-1, self.bits + 1])))
+        span = max(self.bits - max(k, 0), 0)
+        i = data.draw(st.integers(-1, (1 << span) + 1))
+        off = i << max(k, 0)
+        if data.draw(st.integers(0, 9)) == 0:
+            off += 1  # sometimes misaligned
+        if data.draw(st.integers(0, 30)) == 0:
+            return data.draw(st.sampled_from([(1.5, 0), ("3", 0), (True, 0), (2**80, 0)]))
+        return off, k
+
+    @rule(data=st.data())
+    def claim(self, data: st.DataObject) -> None:
+        self.both("claim", *self.block(data))
+
+    @rule(data=st.data())
+    def release(self, data: st.DataObject) -> None:
+        self.both("release", *self.block(data))
+
+    @rule(data=st.data())
+    def fill(self, data: st.DataObject) -> None:
+        self.both("fill", *self.block(data))
+
+    @rule(k=st.integers(-1, 11))
+    def track(self, k: int) -> None:
+        self.both("track", k)
+
+    @rule(data=st.data())
+    def copy_and_diverge(self, data: st.DataObject) -> None:
+        c, py = self.c.copy(), self.py.copy()
+        off, k = self.block(data)
+        self.both("claim", off, k)
+        self.c, self.py = c, py  # the copies did not see the claim
+        self.invariant_same()
+
+    @invariant()
+    def invariant_same(self) -> None:
+        self.step += 1
+        c, py = self.c, self.py
+        c._check()
+        for name in ("free_count", "used_count", "tracked_orders"):
+            assert getattr(c, name) == getattr(py, name), name
+        assert c.histogram() == py.histogram()
+        assert c.largest_free_order() == py.largest_free_order()
+        assert list(c.iter_maximal_free()) == list(py.iter_maximal_free())
+        top = self.bits
+        withins = [None, (0, top), (0, max(top - 1, 0)), ((1 << top) >> 1, max(top - 1, 0))]
+        for within in withins:
+            for k in range(top + 1):
+                self.both("free_block_count", k, within)
+                self.both("pick_block", k, "lowest", within=within)
+                self.both("pick_block", k, "best-fit", within=within)
+                self.both("is_free", *(within or (0, top)))
+                for seed in (self.step, self.step + 7919):
+                    rc, rp = random.Random(seed), random.Random(seed)
+                    a = outcome(lambda: c.pick_block(k, "random", rc, within=within))  # noqa: B023
+                    b = outcome(lambda: py.pick_block(k, "random", rp, within=within))  # noqa: B023
+                    assert a == b and rc.getstate() == rp.getstate(), (k, within, a, b)
+            for policy in POLICIES:
+                for unit in {0, min(4, top), top}:
+                    rc, rp = random.Random(self.step), random.Random(self.step)
+                    a = outcome(lambda: c.pick_address(policy, rc, unit=unit, within=within))  # noqa: B023
+                    b = outcome(lambda: py.pick_address(policy, rp, unit=unit, within=within))  # noqa: B023
+                    assert a == b and rc.getstate() == rp.getstate(), (policy, unit, a, b)
+        assert list(c.tracked_orders) == [j for j in py.tracked_orders]
+
+
+TestTwin = Twin.TestCase
+TestTwin.settings = settings(max_examples=max(1, settings().max_examples // 2))
+
+
+def test_implementation_is_reported_and_selectable() -> None:
+    """IMPLEMENTATION names the class BitmapSpace builds; IPFRAG_PURE forces the pure one."""
+    expected = PyBitmapSpace if ipfrag.core.IMPLEMENTATION == "python" else CBitmapSpace
+    assert type(BitmapSpace(4)) is expected
+    pure = os.environ.get("IPFRAG_PURE", "") not in ("", "0")
+    assert ("python" if pure else "c") == ipfrag.core.IMPLEMENTATION
+
+
+def test_memory_of_a_16_matches_the_pure_layout() -> None:
+    """Same level widths: the C tree of a /16 holds about as much as the pure one."""
+    assert CBitmapSpace is not None
+    c, py = CBitmapSpace(16), PyBitmapSpace(16)
+    assert c.memory_bytes() <= py.memory_bytes() * 1.1 + 8192
