@@ -25,14 +25,16 @@ class Ledger(abc.ABC):
     """The allocations of one subnet, keyed by their first offset.
 
     ``changes`` counts every ``add`` and ``remove``: iterators over the subnet compare
-    it to notice a change under them.
+    it to notice a change under them. ``prefixes[k]`` counts the prefix allocations of
+    order ``k`` (2**k addresses), so the blocks that prefixes cover are known in O(bits).
     """
 
-    __slots__ = ("_bits", "changes")
+    __slots__ = ("_bits", "changes", "prefixes")
 
     def __init__(self, bits: int) -> None:
         self._bits = bits
         self.changes = 0
+        self.prefixes = [0] * (bits + 1)
 
     @abc.abstractmethod
     def add(self, offset: int, order: int, owner_id: int, is_prefix: bool) -> None:
@@ -89,8 +91,13 @@ class DenseLedger(Ledger):
         self._owner[offset] = owner_id
         self._count += 1
         self.changes += 1
+        if is_prefix:
+            self.prefixes[order] += 1
 
     def remove(self, offset: int) -> None:
+        v = self._start[offset]
+        if v & _PREFIX:
+            self.prefixes[(v & 0x7F) - 1] -= 1
         self._start[offset] = 0
         self._owner[offset] = 0
         self._count -= 1
@@ -132,6 +139,7 @@ class DenseLedger(Ledger):
         new = DenseLedger.__new__(DenseLedger)
         new._bits = self._bits
         new.changes = self.changes
+        new.prefixes = self.prefixes[:]
         new._start = self._start[:]
         new._owner = self._owner[:]
         new._count = self._count
@@ -150,10 +158,14 @@ class SparseLedger(Ledger):
     def add(self, offset: int, order: int, owner_id: int, is_prefix: bool) -> None:
         self._d[offset] = (order, owner_id, is_prefix)
         self.changes += 1
+        if is_prefix:
+            self.prefixes[order] += 1
 
     def remove(self, offset: int) -> None:
-        del self._d[offset]
+        order, _, is_prefix = self._d.pop(offset)
         self.changes += 1
+        if is_prefix:
+            self.prefixes[order] -= 1
 
     def get(self, offset: int) -> Entry | None:
         v = self._d.get(offset)
@@ -174,6 +186,7 @@ class SparseLedger(Ledger):
         new = SparseLedger.__new__(SparseLedger)
         new._bits = self._bits
         new.changes = self.changes
+        new.prefixes = self.prefixes[:]
         new._d = dict(self._d)
         return new
 

@@ -524,10 +524,16 @@ class Subnet:
         self._ledger.add(offset, order, owner_id, is_prefix)
 
     def allocate_ip(
-        self, address: AddressLike | None = None, *, owner: str | None = None
+        self,
+        address: AddressLike | None = None,
+        *,
+        owner: str | None = None,
+        policy: Policy | None = None,
     ) -> Address:
         """Allocate one address: the given one, or one chosen by the policy.
 
+        ``policy`` overrides the subnet's :attr:`policy` for this call only (say, EC2's
+        random placement for other tenants in a subnet whose nodes place densely).
         Automatic addresses never land in a reservation. Raises
         :class:`~ipfrag.errors.InsufficientFreeAddresses` when none is left, and
         for an explicit address :class:`~ipfrag.errors.AddressInUse`,
@@ -538,12 +544,15 @@ class Subnet:
         >>> s = Subnet("10.0.0.0/24", policy="lowest")
         >>> s.allocate_ip("10.0.0.9", owner="eni-1"), s.allocate_ip(owner="eni-1")
         (IPv4Address('10.0.0.9'), IPv4Address('10.0.0.4'))
+        >>> s.allocate_ip(owner="lambda", policy="best-fit")  # into the fullest /28
+        IPv4Address('10.0.0.5')
         """
         oid = self._owner_id(owner)
+        chosen = self._policy if policy is None else _checked_policy(policy)
         if address is None:
             core = self._open if self._open is not None else self._space
             unit = self._maxbits - self._default_prefixlen
-            off = core.pick_address(self._policy, self._rng, unit=unit)
+            off = core.pick_address(chosen, self._rng, unit=unit)
             if off is None:
                 raise InsufficientFreeAddresses(
                     f"{self._net} has no free address outside reservations"
@@ -564,8 +573,11 @@ class Subnet:
         *,
         owner: str | None = None,
         prefixlen: int | None = None,
+        policy: Policy | None = None,
     ) -> Network:
         """Allocate an aligned prefix: the given CIDR, or one chosen by the policy.
+
+        ``policy`` overrides the subnet's :attr:`policy` for this call only.
 
         Automatic prefixes come from ``prefix`` reservations first, then from the
         unreserved rest. Raises :class:`~ipfrag.errors.InsufficientCidrBlocks`
@@ -580,6 +592,7 @@ class Subnet:
         (IPv4Network('10.0.0.16/28'), IPv4Network('10.0.0.64/26'))
         """
         oid = self._owner_id(owner)
+        chosen = self._policy if policy is None else _checked_policy(policy)
         if cidr is not None:
             off, order = self._block_of(cidr)
             if prefixlen is not None and self._maxbits - order != self._check_prefixlen(prefixlen):
@@ -593,7 +606,7 @@ class Subnet:
         else:
             order = self._order_of(prefixlen)
         length = self._maxbits - order
-        picked = self._pick_prefix(order)
+        picked = self._pick_prefix(order, chosen)
         if picked is None:
             eligible = self._eligible_free()
             if eligible < 1 << order:
@@ -612,10 +625,10 @@ class Subnet:
     def _prefix_reservations(self) -> list[tuple[int, int]]:
         return [(o, k) for o, k, r in self._reservations if r.kind == "prefix"]
 
-    def _pick_prefix(self, order: int) -> int | None:
+    def _pick_prefix(self, order: int, policy: Policy) -> int | None:
         space = self._space
         if not self._reservations:
-            return space.pick_block(order, self._policy, self._rng)
+            return space.pick_block(order, policy, self._rng)
         counts = [
             (res, space.free_block_count(order, within=res))
             for res in self._prefix_reservations()
@@ -623,13 +636,13 @@ class Subnet:
         ]
         total = sum(n for _, n in counts)
         if total:
-            if self._policy == "random":
+            if policy == "random":
                 r = self._rng.randrange(total)
                 for res, n in counts:
                     if r < n:
                         return space.pick_block(order, "random", self._rng, within=res)
                     r -= n
-            if self._policy == "best-fit":
+            if policy == "best-fit":
                 # The smallest free run that fits, across every prefix reservation.
                 return min(
                     (k, o)
@@ -640,9 +653,9 @@ class Subnet:
                 )[1]
             for res, n in counts:
                 if n:
-                    return space.pick_block(order, self._policy, self._rng, within=res)
+                    return space.pick_block(order, policy, self._rng, within=res)
         core = self._open if self._open is not None else space
-        return core.pick_block(order, self._policy, self._rng)
+        return core.pick_block(order, policy, self._rng)
 
     def _eligible_free(self) -> int:
         """Free addresses where automatic prefixes may go."""
@@ -895,6 +908,21 @@ class Subnet:
                     best = k
         return None if best is None else self._maxbits - best
 
+    def prefix_counts(self) -> dict[int, int]:
+        """How many prefixes are allocated, by prefix length (lengths with none left out).
+
+        Maintained counters: the blocks that allocated prefixes cover at any length follow
+        in O(bits), without walking the allocations. Cost: O(bits).
+
+        >>> s = Subnet("10.0.0.0/24")
+        >>> _ = s.allocate_prefix("10.0.0.16/28"); _ = s.allocate_prefix("10.0.0.64/26")
+        >>> _ = s.allocate_ip("10.0.0.9"); s.prefix_counts()
+        {26: 1, 28: 1}
+        """
+        counts = self._ledger.prefixes
+        top = self._maxbits
+        return {top - k: counts[k] for k in range(len(counts) - 1, -1, -1) if counts[k]}
+
     def histogram(self) -> dict[int, int]:
         """Maximal free aligned blocks per prefix length (the buddy free lists).
 
@@ -1146,6 +1174,17 @@ class Subnet:
 
     __hash__ = None  # type: ignore[assignment]
 
+    def _repr_html_(self) -> str:
+        """The subnet's block map and figures as HTML, for notebooks.
+
+        The map belongs to the analysis layer (:func:`ipfrag.analysis.subnet_html`); this
+        display hook only hands the subnet to it, imported on first use.
+        Cost: that of :func:`ipfrag.analysis.analyze`.
+        """
+        from ipfrag.analysis import subnet_html
+
+        return subnet_html(self)
+
     def __repr__(self) -> str:
         return (
             f"Subnet({str(self._net)!r}, free_addresses={self.free_addresses}, "
@@ -1160,13 +1199,16 @@ class Subnet:
             assert not space.is_free(off)
         total = 0
         prev_end = -1
-        for off, order, oid, _ in self._ledger:
+        prefixes = [0] * (self._bits + 1)
+        for off, order, oid, is_prefix in self._ledger:
             assert off >= prev_end, "allocations overlap"
             prev_end = off + (1 << order)
             assert space.free_within(off, order) == 0
             assert 0 <= oid < len(self._owners)
             total += 1 << order
+            prefixes[order] += is_prefix
         assert total == self.used_addresses, (total, self.used_addresses)
+        assert prefixes == self._ledger.prefixes, "prefix counters disagree with the ledger"
         assert self._open is None or self._reservations
         if self._open is not None:
             self._open._check()
@@ -1245,6 +1287,12 @@ def _check_choice(what: str, value: object, choices: tuple[str | None, ...]) -> 
         raise _wrong_type(what, "a string", value)
     if value not in choices:
         raise InvalidArgument(f"unknown {what} {_show(value)}; expected one of {choices}")
+
+
+def _checked_policy(policy: object) -> Policy:
+    """A per-call placement policy: InvalidType for a non-string, InvalidArgument if unknown."""
+    _check_choice("policy", policy, POLICIES)
+    return policy  # type: ignore[return-value]  # one of POLICIES, checked above
 
 
 def _check_owner(owner: object) -> str | None:

@@ -471,3 +471,14 @@ def test_invariants_hold_under_random_operations(
         # every used address is a node's (primaries + pool) or a tenant's
         assert usable - rec.free_addresses == rec.addresses_held + enis + rec.tenant_addresses
         assert rec.pods_running <= rec.addresses_held
+
+
+def test_timeline_score_is_the_worst_subnets_analysis_score() -> None:
+    c = Cluster(["10.0.0.0/22", "10.0.4.0/22"], prefix_delegation=True, seed=3)
+    c.take_tenant_ips(120, owner="lambda")
+    for _ in range(6):
+        c.add_node("m5.large")
+    c.settle()
+    rec = c.record()
+    expected = max(ipfrag.analyze(s).score.value or 0 for s in c.subnets)
+    assert rec.fragmentation_score == expected > 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+from typing import Any
 
 import pytest
 
@@ -306,3 +307,42 @@ def test_best_fit_prefix_across_prefix_reservations() -> None:
     s.allocate_prefix("10.0.0.64/27")
     s.allocate_prefix("10.0.0.112/28")  # leaves a lone /28 run at .96
     assert s.allocate_prefix() == N4("10.0.0.96/28")
+
+
+def test_per_call_policy_overrides_for_that_call_only() -> None:
+    s = Subnet("10.0.0.0/24", policy="random", seed=4)
+    s.allocate_ip("10.0.0.40")
+    # best-fit: into the fullest /28 with room, which is the first (AWS's 4 reserved)
+    a = s.allocate_ip(policy="best-fit")
+    assert int(a) & 0xF0 == 0 and s.policy == "random"
+    assert s.allocate_prefix(policy="lowest") == ipaddress.ip_network("10.0.0.16/28")
+    t = Subnet("10.0.0.0/24", policy="lowest")
+    assert t.allocate_ip(policy="lowest") == ipaddress.ip_address("10.0.0.4")
+
+
+@pytest.mark.parametrize(
+    ("policy", "error"), [("fastest", ipfrag.InvalidArgument), (3, ipfrag.InvalidType)]
+)
+def test_bad_per_call_policy_changes_nothing(policy: Any, error: type[Exception]) -> None:
+    s = Subnet("10.0.0.0/24", seed=1)
+    before = s.to_dict()
+    with pytest.raises(error):
+        s.allocate_ip(owner="new", policy=policy)
+    with pytest.raises(error):
+        s.allocate_prefix(owner="new", policy=policy)
+    assert s.to_dict() == before and "new" not in s.owners()
+
+
+def test_prefix_counts_follow_allocations_releases_and_copies() -> None:
+    s = Subnet("10.0.0.0/24", policy="lowest")
+    assert s.prefix_counts() == {}
+    p = s.allocate_prefix()
+    s.allocate_prefix(prefixlen=26)
+    s.allocate_ip()
+    t = s.copy()
+    assert s.prefix_counts() == {26: 1, 28: 1} == t.prefix_counts()
+    s.release(p)
+    assert s.prefix_counts() == {26: 1} and t.prefix_counts() == {26: 1, 28: 1}
+    assert Subnet.from_dict(t.to_dict()).prefix_counts() == {26: 1, 28: 1}
+    s._check()
+    t._check()

@@ -347,7 +347,8 @@ def _free_blocks_total(histogram: Mapping[int, int], prefixlen: int) -> int:
 def score(subnet: Subnet, prefixlen: int | None = None) -> Score:
     """The fragmentation score and severity alone, equal to :func:`analyze`'s ``score``.
 
-    Meant to be called often (the simulator scores every step). Cost: O(bits) for the
+    For the value and band alone, :func:`fragmentation_score` and :func:`severity` cost
+    O(bits); this also splits the spoiled blocks into fragmented and full. Cost: O(bits) for the
     free blocks (the buddy histogram, maintained counters), plus one pass over the
     allocations for the blocks prefixes cover and the used addresses per block: O(A)
     for A allocations (dense subnets: plus an O(size) scan in C), with no per-block
@@ -379,26 +380,54 @@ def score(subnet: Subnet, prefixlen: int | None = None) -> Score:
     return Score.of(free, fragmented, full)
 
 
+def _free_and_spoiled(subnet: Subnet, prefixlen: int | None) -> tuple[int, int]:
+    """Free and spoiled (fragmented + full) candidate blocks, from counters alone. O(bits).
+
+    Candidates are the blocks neither covered by an allocated prefix (``prefix_counts``)
+    nor holding an AWS-reserved address; every block that is not free is one of those,
+    or spoiled.
+    """
+    length = block_prefixlen(subnet, prefixlen)
+    j = subnet.cidr.max_prefixlen - length
+    base = int(subnet.cidr.network_address)
+    reserved = len({(int(a) - base) >> j for a in subnet.reserved_addresses})
+    covered = sum(
+        n << (length - plen) for plen, n in subnet.prefix_counts().items() if plen <= length
+    )
+    free = _free_blocks_total(subnet.histogram(), length)
+    return free, (subnet.size >> j) - reserved - covered - free
+
+
 def fragmentation_score(subnet: Subnet, prefixlen: int | None = None) -> int | None:
     """The support tool's fragmentation score (capped at 99 while a block is free), or None.
 
-    Cost: that of :func:`score`, O(bits + A).
+    Equal to ``analyze(subnet, prefixlen).score.value``, from maintained counters only
+    (the buddy histogram and the allocated prefixes by length), so the simulator can
+    score every step. Cost: O(bits).
 
     >>> import ipfrag
     >>> fragmentation_score(ipfrag.Subnet("10.0.0.0/24"))
     0
     """
-    return score(subnet, prefixlen).value
+    free, spoiled = _free_and_spoiled(subnet, prefixlen)
+    return Score.of(free, spoiled, 0).value
 
 
 def severity(subnet: Subnet, prefixlen: int | None = None) -> Severity | None:
-    """The severity band of :func:`fragmentation_score`, or None. Cost: O(bits + A).
+    """The severity band of :func:`fragmentation_score`, or None.
+
+    Cost: O(bits), but for a score of 100, where telling CRITICAL (some block is
+    fragmented) from EXHAUSTED (all are full) takes :func:`score`'s pass.
 
     >>> import ipfrag
     >>> severity(ipfrag.Subnet("10.0.0.0/24")).value
     'HEALTHY'
     """
-    return score(subnet, prefixlen).severity
+    free, spoiled = _free_and_spoiled(subnet, prefixlen)
+    fast = Score.of(free, spoiled, 0)
+    if fast.value == 100:
+        return score(subnet, prefixlen).severity
+    return fast.severity
 
 
 # --------------------------------------------------------------------------- the report

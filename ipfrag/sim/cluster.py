@@ -27,6 +27,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypedDict
 
+from ipfrag.analysis import fragmentation_score
 from ipfrag.aws import instance_limits, max_pods
 from ipfrag.errors import InsufficientCapacity, InsufficientCidrBlocks, InvalidArgument, InvalidType
 from ipfrag.sim import flavours
@@ -111,8 +112,9 @@ class TimelineRecord:
     ``addresses_in_use`` those pods use, ``addresses_idle`` the rest (warm pools);
     ``free_addresses`` / ``free_blocks`` (/28, or /80 for IPv6) / ``used_fraction`` are over
     every subnet of the cluster; ``failures`` counts failure events so far.
-    ``fragmentation_score`` is not computed yet (None): it is meant to hold
-    ``ipfrag.analysis.fragmentation_score`` of the node subnets.
+    ``fragmentation_score`` is the worst (highest)
+    :func:`ipfrag.analysis.fragmentation_score` of the cluster's subnets at the /28 (IPv6:
+    /80) size, None when no subnet has a candidate block.
     """
 
     time: float
@@ -349,8 +351,7 @@ class Cluster:
             raise InvalidArgument("custom_networking needs pod_subnets (the ENIConfig subnets)")
         if pod_specs and not custom_networking:
             raise InvalidArgument("pod_subnets are used only with custom_networking=True")
-        want = flavours.subnet_policy(self.config.flavour, policy)
-        built = [_build_subnet(s, want, master.getrandbits(63)) for s in node_specs + pod_specs]
+        built = [_build_subnet(s, policy, master.getrandbits(63)) for s in node_specs + pod_specs]
         versions = {s.version for s in built}
         if len(versions) != 1:
             raise InvalidArgument("a cluster's subnets must be all IPv4 or all IPv6")
@@ -638,7 +639,7 @@ class Cluster:
         eni_id = f"eni-{self._eni_serial:08x}"
         s = self._subnets[subnet]
         try:
-            primary = flavours.place_ip(self.config.flavour, s, self._rng, owner=eni_id)
+            primary = flavours.place_ip(self.config.flavour, s, owner=eni_id)
         except InsufficientCapacity as e:
             self._fail(nd, subnet, e)
             return None
@@ -714,7 +715,9 @@ class Cluster:
                 )
             if eni is not None:
                 try:
-                    cidr = self._subnets[eni.subnet].allocate_prefix(owner=eni.id)
+                    cidr = flavours.place_prefix(
+                        self.config.flavour, self._subnets[eni.subnet], owner=eni.id
+                    )
                 except InsufficientCapacity as e:
                     self._fail(nd, eni.subnet, e)
                 else:
@@ -747,10 +750,10 @@ class Cluster:
             s = self._subnets[eni.subnet]
             try:
                 if prefix:
-                    cidr: Any = s.allocate_prefix(owner=eni.id)
+                    cidr: Any = flavours.place_prefix(cfg.flavour, s, owner=eni.id)
                     unit = _Unit(cidr, eni, 16, True)
                 else:
-                    cidr = flavours.place_ip(cfg.flavour, s, self._rng, owner=eni.id)
+                    cidr = flavours.place_ip(cfg.flavour, s, owner=eni.id)
                     unit = _Unit(cidr, eni, 1, False)
             except InsufficientCidrBlocks as e:
                 if flavours.falls_back_to_single_ips(cfg.flavour):
@@ -993,7 +996,7 @@ class Cluster:
         held = self._tenant_ips.setdefault(owner, [])
         for i in range(count):
             try:
-                held.append((subnet, flavours.place_random_ip(s, self._rng, owner=owner)))
+                held.append((subnet, s.allocate_ip(owner=owner)))  # EC2's placement
             except InsufficientCapacity as e:
                 self._event(type(e).__name__, None, subnet, f"tenant {owner}: {e}")
                 return i
@@ -1092,12 +1095,15 @@ class Cluster:
     def record(self) -> TimelineRecord:
         """The cluster now, as a :class:`TimelineRecord` (appended to ``timeline``).
 
-        Cost: O(subnets).
+        Cost: O(subnets x bits).
 
-        >>> c = Cluster("10.0.0.0/24", seed=1); c.record().free_addresses
+        >>> c = Cluster("10.0.0.0/24", seed=1); r = c.record(); r.free_addresses
         251
+        >>> r.fragmentation_score
+        0
         """
         free = sum(s.free_addresses for s in self._subnets)
+        scores = [fragmentation_score(s, self._prefixlen) for s in self._subnets]
         rec = TimelineRecord(
             time=self.time,
             step=self.steps,
@@ -1112,6 +1118,7 @@ class Cluster:
             used_fraction=1 - free / self._usable if self._usable else 1.0,
             tenant_addresses=sum(len(v) for v in self._tenant_ips.values()),
             failures=self._failures,
+            fragmentation_score=max((v for v in scores if v is not None), default=None),
         )
         self.timeline.append(rec)
         return rec

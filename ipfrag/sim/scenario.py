@@ -56,7 +56,6 @@ from typing import TYPE_CHECKING, Any
 
 from ipfrag.errors import InvalidArgument as _InvalidArgument
 from ipfrag.errors import IpfragError
-from ipfrag.sim import flavours
 from ipfrag.sim.cluster import SCHEDULING, SUBNET_SELECTION, Cluster, Event, Tenant, TimelineRecord
 from ipfrag.sim.cni import CniConfig
 from ipfrag.subnet import Subnet
@@ -409,7 +408,7 @@ class Scenario:
         import random
 
         master = random.Random(self.seed if seed is None else seed)
-        want = flavours.subnet_policy(self.cni.flavour, self.placement.policy)
+        want = self.placement.policy
         node_subnets = [s.build(want, master.getrandbits(63)) for s in self.subnets]
         pod_subnets = [s.build(want, master.getrandbits(63)) for s in self.pod_subnets]
         cni = self.cni
