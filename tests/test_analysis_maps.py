@@ -131,4 +131,4 @@ def test_png_without_matplotlib_is_a_clear_error(monkeypatch: pytest.MonkeyPatch
 def test_notebook_html() -> None:
     html = subnet_html(small())
     assert "<svg" in html and "10.0.0.0/25" in html and "score" in html
-    assert analyze(small())._repr_html_() == html
+    assert analyze(small())._repr_html_() == html == small()._repr_html_()
