@@ -47,6 +47,8 @@ def test_one_run_prints_the_first_failure(small: Path, capsys: pytest.CaptureFix
     assert f is not None
     assert f"{f.kind} on {f.node}" in out
     assert f"then: {r.summary.pods_at_failure} pods running" in out
+    last = out.rstrip().splitlines()[-1].split()
+    assert "score" in out and last[-1] == str(r.timeline[-1].fragmentation_score)
 
 
 def test_runs_print_capacity_percentiles(small: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -79,7 +79,7 @@ def format_run(result: Any, out: TextIO, *, rows: int = 12) -> None:
     print(f"At the end: {s.free_addresses} free addresses, {s.free_blocks} free /28.\n", file=out)
     header = (
         f"{'hours':>6} {'nodes':>6} {'running':>8} {'pending':>8} {'held':>7} {'idle':>6}"
-        f" {'free IPs':>9} {'free /28':>9} {'used':>6}"
+        f" {'free IPs':>9} {'free /28':>9} {'used':>6} {'score':>6}"
     )
     print(header, file=out)
     tl = result.timeline
@@ -89,7 +89,8 @@ def format_run(result: Any, out: TextIO, *, rows: int = 12) -> None:
         print(
             f"{r.time / 3600:>6.2f} {r.nodes:>6} {r.pods_running:>8} {r.pods_pending:>8}"
             f" {r.addresses_held:>7} {r.addresses_idle:>6} {r.free_addresses:>9}"
-            f" {r.free_blocks:>9} {_pct(r.used_fraction):>6}",
+            f" {r.free_blocks:>9} {_pct(r.used_fraction):>6}"
+            f" {'-' if r.fragmentation_score is None else r.fragmentation_score:>6}",
             file=out,
         )
 
