@@ -483,7 +483,7 @@ def monte_carlo_fill(cidr: str, seed: int) -> int:
             return n
 
 
-def time_fills(cidr: str, seed: int, n: int) -> dict[str, Any]:
+def measure_fills(cidr: str, seed: int, n: int) -> dict[str, Any]:
     """Mean milliseconds of ``n`` seeded Monte Carlo fills (set-up included)."""
     gc.collect()
     t0 = time.perf_counter()
@@ -514,7 +514,7 @@ def ipfrag_figures(mode: Mode, seed: int, max_ops: int | None) -> dict[str, Any]
         "core": ipfrag.core.IMPLEMENTATION,
         "runs": runs,
         "memory": measure_memory(seed, mode.ipv6_memory_n),
-        "monte_carlo": time_fills(mode.fill_cidr, seed, mode.fills),
+        "monte_carlo": measure_fills(mode.fill_cidr, seed, mode.fills),
     }
 
 

@@ -1068,6 +1068,14 @@ class Subnet:
 
     __copy__ = copy
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> Subnet:
+        return self.copy()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle through :meth:`to_dict` (lossless, random state included), so subnets travel
+        to worker processes whichever core, pure or compiled, holds them. O(allocations)."""
+        return (Subnet.from_dict, (self.to_dict(),))
+
     def to_dict(self) -> dict[str, Any]:
         """The whole state as JSON-safe data; :meth:`from_dict` rebuilds it exactly.
 

@@ -346,3 +346,19 @@ def test_prefix_counts_follow_allocations_releases_and_copies() -> None:
     assert Subnet.from_dict(t.to_dict()).prefix_counts() == {26: 1, 28: 1}
     s._check()
     t._check()
+
+
+@pytest.mark.parametrize("cidr", ["10.0.0.0/22", "2001:db8::/64"])
+def test_pickle_and_deepcopy_round_trip_on_every_core(cidr: str) -> None:
+    import copy
+    import pickle
+
+    s = Subnet(cidr, seed=9, info={"name": "x"})
+    s.reserve(next(s.cidr.subnets(new_prefix=s.cidr.prefixlen + 2)), kind="explicit")
+    s.allocate_prefix(owner="eni-1")
+    s.allocate_ip(owner="eni-2")
+    s.set_owner_info("eni-1", {"kind": "eks_node_primary"})
+    for t in (pickle.loads(pickle.dumps(s)), copy.deepcopy(s)):
+        assert t == s and t.to_dict() == s.to_dict()
+        assert t.allocate_ip() == s.copy().allocate_ip()  # the same random sequence
+        t._check()
