@@ -67,7 +67,7 @@ import json
 import os
 import socket
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,7 +94,7 @@ from ipfrag.errors import (
     ReservedAddress,
     SnapshotError,
 )
-from ipfrag.subnet import Subnet
+from ipfrag.subnet import AllocationEntry, Subnet
 
 __all__ = [
     "AWS_SUBNET_PREFIXLEN",
@@ -1087,6 +1087,40 @@ def _interfaces(items: Sequence[_Item], problems: _Problems) -> list[_Interface]
     return [_interface(i, shape, none, problems) for i, shape in zip(items, shapes, strict=True)]
 
 
+def _listed(eni: _Interface, family: int) -> bool:
+    """Whether the interface lists addresses or prefixes of the family."""
+    return (
+        bool(eni.ipv4 or eni.ipv4_prefixes) if family == 4 else bool(eni.ipv6 or eni.ipv6_prefixes)
+    )
+
+
+def _allocate_in_bulk(snapshot: Snapshot, enis: Iterable[_Interface], family: int) -> set[str]:
+    """Allocate every subnet's addresses and prefixes in one atomic bulk call per subnet.
+
+    Returns the subnets whose data the bulk call refused (a duplicate address, one outside
+    the subnet ...): left unchanged, for the item-by-item path to report precisely.
+    """
+    entries: dict[str, list[AllocationEntry]] = defaultdict(list)
+    for eni in enis:
+        if eni.subnet_id not in snapshot:
+            continue
+        owner = eni.eni_id
+        listed = entries[eni.subnet_id]
+        if family == 4:
+            listed += [(value, owner, "ip") for _, value, _ in eni.ipv4]
+            listed += [(text, owner, "prefix") for _, _, text in eni.ipv4_prefixes]
+        else:
+            listed += [(value, owner, "ip") for _, value, _ in eni.ipv6]
+            listed += [(text, owner, "prefix") for _, _, text in eni.ipv6_prefixes]
+    failed: set[str] = set()
+    for subnet_id, listed in entries.items():
+        try:
+            snapshot[subnet_id].allocate_many(listed)
+        except IpfragError:
+            failed.add(subnet_id)
+    return failed
+
+
 @contextmanager
 def _no_gc() -> Iterator[None]:
     """Pause the cyclic garbage collector while a snapshot is built.
@@ -1216,12 +1250,19 @@ def _build_subnets(
     top_key = "PrivateIpAddress" if family == 4 else "Ipv6Address"
     prefix_key = "Ipv4Prefixes" if family == 4 else "Ipv6Prefixes"
     prefix_sub = "Ipv4Prefix" if family == 4 else "Ipv6Prefix"
+    bulk_failed = _allocate_in_bulk(snapshot, by_id.values(), family)
     for eni, kind in zip(by_id.values(), kinds, strict=True):
         subnet = snapshot.get(eni.subnet_id)
         if subnet is None:
             elsewhere[eni.subnet_id] += 1
             continue
         owner = eni.eni_id
+        if eni.subnet_id not in bulk_failed:
+            if _listed(eni, family):
+                subnet.set_owner_info(owner, _owner_info(eni.shape, kind, instances))
+            continue
+        # The bulk allocation refused this subnet's data: one item at a time, so that
+        # each problem names its interface and field (and lenient mode skips just it).
         placed = 0
         for i, value, text in eni.ipv4 if family == 4 else eni.ipv6:
             try:
