@@ -1099,22 +1099,22 @@ def _allocate_in_bulk(snapshot: Snapshot, enis: Iterable[_Interface], family: in
     Returns the subnets whose data the bulk call refused (a duplicate address, one outside
     the subnet ...): left unchanged, for the item-by-item path to report precisely.
     """
-    entries: dict[str, list[AllocationEntry]] = defaultdict(list)
+    groups: dict[str, list[_Interface]] = defaultdict(list)
     for eni in enis:
-        if eni.subnet_id not in snapshot:
-            continue
-        owner = eni.eni_id
-        listed = entries[eni.subnet_id]
-        if family == 4:
-            listed += [(value, owner, "ip") for _, value, _ in eni.ipv4]
-            listed += [(text, owner, "prefix") for _, _, text in eni.ipv4_prefixes]
-        else:
-            listed += [(value, owner, "ip") for _, value, _ in eni.ipv6]
-            listed += [(text, owner, "prefix") for _, _, text in eni.ipv6_prefixes]
+        if eni.subnet_id in snapshot:
+            groups[eni.subnet_id].append(eni)
     failed: set[str] = set()
-    for subnet_id, listed in entries.items():
+    for subnet_id, group in groups.items():
+        # Addresses, then prefixes; the order of a batch changes nothing but its error.
+        entries: list[AllocationEntry]
+        if family == 4:
+            entries = [(value, eni.eni_id, "ip") for eni in group for _, value, _ in eni.ipv4]
+            entries += [(t, eni.eni_id, "prefix") for eni in group for _, _, t in eni.ipv4_prefixes]
+        else:
+            entries = [(value, eni.eni_id, "ip") for eni in group for _, value, _ in eni.ipv6]
+            entries += [(t, eni.eni_id, "prefix") for eni in group for _, _, t in eni.ipv6_prefixes]
         try:
-            snapshot[subnet_id].allocate_many(listed)
+            snapshot[subnet_id].allocate_many(entries)
         except IpfragError:
             failed.add(subnet_id)
     return failed
