@@ -1425,9 +1425,12 @@ def _rng_state(value: list[Any]) -> tuple[Any, ...]:
     if gauss is not None:
         if not isinstance(gauss, (int, float)) or isinstance(gauss, bool):
             raise bad
+        try:
+            gauss = float(gauss)
+        except OverflowError:  # an int beyond any float
+            raise bad from None
         if not math.isfinite(gauss):
             raise bad
-        gauss = float(gauss)
     return (3, tuple(internal), gauss)
 
 

@@ -338,7 +338,15 @@ def test_from_dict_on_deep_nesting(field: str) -> None:
 
 @pytest.mark.parametrize(
     ("gauss", "ok"),
-    [(None, True), (0.25, True), (1, True), ("0.5", False), ([1], False), (float("nan"), False)],
+    [
+        (None, True),
+        (0.25, True),
+        (1, True),
+        ("0.5", False),
+        ([1], False),
+        (float("nan"), False),
+        pytest.param(10**5000, False, id="int-beyond-any-float"),  # once an OverflowError
+    ],
 )
 def test_from_dict_rng_state_gauss_next(gauss: Any, ok: bool) -> None:
     data = Subnet("10.0.0.0/24", seed=1).to_dict()
