@@ -22,7 +22,7 @@ import math
 import random
 import socket
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple, TypeAlias, TypeVar
 
@@ -45,12 +45,16 @@ from ipfrag.errors import (
     SnapshotError,
 )
 
-__all__ = ["Address", "Allocation", "Network", "Reservation", "Subnet"]
+__all__ = ["Address", "Allocation", "AllocationEntry", "Network", "Reservation", "Subnet"]
 
 Address: TypeAlias = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
 AddressLike: TypeAlias = str | int | ipaddress.IPv4Address | ipaddress.IPv6Address
 NetworkLike: TypeAlias = str | ipaddress.IPv4Network | ipaddress.IPv6Network
+AllocationEntry: TypeAlias = tuple[AddressLike | NetworkLike, str | None, Literal["ip", "prefix"]]
+"""One entry of :meth:`Subnet.allocate_many`: ``(target, owner, kind)``, as an
+:class:`Allocation` is."""
+_Record: TypeAlias = tuple[int, int, int, bool]
 ReservationKind = Literal["prefix", "explicit"]
 
 _FORMAT = "ipfrag.subnet/1"
@@ -665,6 +669,153 @@ class Subnet:
             self._space.free_within(o, k) for o, k in self._prefix_reservations()
         )
 
+    # ------------------------------------------------------------------- bulk
+    def allocate_many(self, entries: Iterable[AllocationEntry]) -> int:
+        """Allocate many explicit addresses and prefixes at once, all or nothing; returns how many.
+
+        Each entry is ``(target, owner, kind)``, the shape of an :class:`Allocation`:
+        ``kind="ip"`` takes an address as :meth:`allocate_ip` does (a string, an int, an
+        address object) or a one-address CIDR (``"10.0.0.9/32"``, an allocation's ``cidr``);
+        ``kind="prefix"`` a CIDR as :meth:`allocate_prefix` does. The result is exactly that
+        of those calls made one by one in order (same allocations, owners, counters), but
+        the blocks are sorted and claimed in one bulk pass of the core, the way a snapshot
+        of thousands of interfaces is rebuilt. Every target must be explicit (None, an
+        automatic placement, is :class:`~ipfrag.errors.InvalidType`).
+
+        On error nothing changes, and the error is the one the first offending entry would
+        raise one by one (same class, the message prefixed ``entries[i]:``): a batch fails
+        exactly when the loop of calls would, at the same entry.
+        Cost: O(n log n + n * bits) for n entries: one lean pass to check them, a sort, one
+        bulk claim of the core (in C on the compiled core); a little less than the n calls.
+        An error costs O(size + i * bits) more, to name it by replaying on a copy.
+
+        >>> s = Subnet("10.0.0.0/24")
+        >>> s.allocate_many([("10.0.0.9", "eni-1", "ip"), ("10.0.0.32/28", "eni-2", "prefix")])
+        2
+        >>> t = Subnet("10.0.0.0/24"); t.allocate_many(s.allocations()), t == s
+        (2, True)
+        >>> s.allocate_many([("10.0.0.10", "eni-3", "ip"), ("10.0.0.1", "eni-3", "ip")])
+        Traceback (most recent call last):
+        ...
+        ipfrag.errors.ReservedAddress: entries[1]: 10.0.0.1 touches 10.0.0.1, an address AWS ...
+        >>> s.used_addresses  # unchanged
+        17
+        """
+        if not isinstance(entries, Iterable):
+            raise _wrong_type("entries", "an iterable of (target, owner, kind)", entries)
+        items = list(entries)
+        try:
+            records, new_owners = self._bulk_records(items)
+            records.sort()
+            blocks = [(o, k) for o, k, _, _ in records]
+            self._space.claim_many(blocks)  # checks every block before it changes anything
+        except IpfragError:
+            raise self._first_error(items) from None
+        if self._open is not None:  # free in the space, so free in the open space outside
+            self._open.claim_many([p for o, k in blocks for p in self._outside_reservations(o, k)])
+        add = self._ledger.add
+        for o, k, oid, is_prefix in records:
+            add(o, k, oid, is_prefix)
+        self._owners.extend(new_owners)
+        self._owner_ids.update(new_owners)
+        return len(records)
+
+    def _bulk_records(self, items: list[Any]) -> tuple[list[_Record], dict[str, int]]:
+        """Every entry validated as one by one would (all but whether its block is free),
+        as ``(offset, order, owner_id, is_prefix)``, and the new owners with their ids."""
+        base, size, version = self._base, 1 << self._bits, self._net.version
+        reserved = self._reserved_offsets
+        ids = self._owner_ids
+        new: dict[str, int] = {}
+        first_new = len(self._owners)
+        records: list[_Record] = []
+        add = records.append
+        for entry in items:
+            # The hot path, inlined: a plain single address (an int or its text) of a
+            # plain owner; anything else takes the checks of the one-by-one calls.
+            if type(entry) is tuple and len(entry) == 3:
+                target, owner, kind = entry
+                if type(kind) is str and kind == "ip" and (type(owner) is str or owner is None):
+                    kind_of_target = type(target)
+                    value = (
+                        target
+                        if kind_of_target is int
+                        else _parse_ip(target, version)
+                        if kind_of_target is str
+                        else None
+                    )
+                    if value is not None:
+                        off = value - base
+                        if 0 <= off < size and off not in reserved:
+                            oid = ids.get(owner)
+                            if oid is None:
+                                oid = new.get(owner)  # type: ignore[arg-type]  # a str here
+                                if oid is None:
+                                    oid = new[owner] = first_new + len(new)  # type: ignore[index]
+                            add((off, 0, oid, False))
+                            continue
+            add(self._entry_record(entry, new))
+        return records, new
+
+    def _entry_record(self, entry: object, new: dict[str, int]) -> _Record:
+        """One entry checked as :meth:`allocate_ip` / :meth:`allocate_prefix` check it."""
+        target, owner, kind = self._entry_parts(entry)
+        oid = self._owner_id(owner)
+        if oid == len(self._owners):  # a new owner: numbered in order of appearance
+            oid = new.setdefault(owner, oid + len(new))  # type: ignore[arg-type]  # a str
+        if kind == "prefix":
+            off, order = self._block_of(target)  # type: ignore[arg-type]
+            self._check_reserved(off, order)
+            return off, order, oid, True
+        off = self._ip_target(target)
+        if off in self._reserved_offsets:
+            self._check_reserved(off, 0)
+        return off, 0, oid, False
+
+    def _entry_parts(self, entry: object) -> tuple[object, str | None, str]:
+        if not isinstance(entry, (tuple, list)) or len(entry) != 3:
+            raise _wrong_type("an allocation entry", "a (target, owner, kind) triple", entry)
+        target, owner, kind = entry
+        _check_choice("allocation kind", kind, ("ip", "prefix"))
+        if target is None:
+            raise _wrong_type(
+                "an entry's target", "an address or a CIDR (allocate_many is explicit)", target
+            )
+        return target, owner, kind
+
+    def _ip_target(self, target: object) -> int:
+        """The offset of an ``"ip"`` entry's target: an address, or a one-address CIDR."""
+        if not _is_cidr(target):
+            return self._offset_of(target)  # type: ignore[arg-type]
+        off, order = self._block_of(target)  # type: ignore[arg-type]
+        if order:
+            raise InvalidCidr(
+                f"{self._network(off, order)} is not a single address; an 'ip' entry "
+                f"takes an address or a /{self._maxbits}"
+            )
+        return off
+
+    def _allocate_entry(self, entry: object) -> None:
+        """One entry, allocated by the one-by-one calls."""
+        target, owner, kind = self._entry_parts(entry)
+        if kind == "prefix":
+            self.allocate_prefix(target, owner=owner)  # type: ignore[arg-type]
+        elif _is_cidr(target):
+            self._owner_id(owner)  # the owner's error first, as allocate_ip raises it
+            self.allocate_ip(self._address(self._ip_target(target)), owner=owner)
+        else:
+            self.allocate_ip(target, owner=owner)  # type: ignore[arg-type]
+
+    def _first_error(self, items: list[Any]) -> IpfragError:
+        """The error of the first entry that fails when the entries go one by one (on a copy)."""
+        trial = self.copy()
+        for x, entry in enumerate(items):
+            try:
+                trial._allocate_entry(entry)
+            except IpfragError as e:
+                return type(e)(f"entries[{x}]: {e}")
+        raise AssertionError("allocate_many refused entries that the one-by-one calls take")
+
     # ---------------------------------------------------------------- release
     def release(self, target: AddressLike | NetworkLike) -> None:
         """Release exactly one allocation: a single address, or a whole prefix.
@@ -1029,16 +1180,24 @@ class Subnet:
         """
         if not isinstance(owner, str):
             raise _wrong_type("owner", "a string", owner)
-        self._owner_info[owner] = _json_copy(info, f"owner info of {_show(owner)}")
+        flat = _flat_copy(info)
+        self._owner_info[owner] = (
+            flat if flat is not None else _json_copy(info, f"owner info of {_show(owner)}")
+        )
 
     def owner_info(self, owner: str | None) -> dict[str, Any]:
         """The metadata attached to an owner (a copy; ``{}`` when none). O(size of info).
 
-        >>> Subnet("10.0.0.0/24").owner_info("nobody")
-        {}
+        Flat info (no nested lists or mappings, the AWS layer's kind) is copied in one
+        C-speed step; changing the returned dict never changes the subnet.
+
+        >>> s = Subnet("10.0.0.0/24"); s.set_owner_info("eni-1", {"kind": "lambda"})
+        >>> s.owner_info("eni-1"), s.owner_info("nobody")
+        ({'kind': 'lambda'}, {})
         """
         name = _check_owner(owner)
-        return {} if name is None else _copy.deepcopy(self._owner_info.get(name, {}))
+        info = None if name is None else self._owner_info.get(name)
+        return {} if info is None else _info_copy(info)
 
     # ---------------------------------------------------------- copy & state
     def copy(self) -> Subnet:
@@ -1062,7 +1221,7 @@ class Subnet:
         new._rng.setstate(self._rng.getstate())
         new._owners = list(self._owners)
         new._owner_ids = dict(self._owner_ids)
-        new._owner_info = _copy.deepcopy(self._owner_info)
+        new._owner_info = {owner: _info_copy(info) for owner, info in self._owner_info.items()}
         new._info = _copy.deepcopy(self._info)
         return new
 
@@ -1101,7 +1260,7 @@ class Subnet:
                 for _, _, r in self._reservations
             ],
             "allocations": [[str(a.cidr), a.owner, a.kind] for a in self.allocations()],
-            "owner_info": _copy.deepcopy(self._owner_info),
+            "owner_info": {owner: _info_copy(info) for owner, info in self._owner_info.items()},
             "rng_state": [version, list(internal), gauss],
         }
 
@@ -1322,9 +1481,12 @@ def _rng_state(value: list[Any]) -> tuple[Any, ...]:
     if gauss is not None:
         if not isinstance(gauss, (int, float)) or isinstance(gauss, bool):
             raise bad
+        try:
+            gauss = float(gauss)
+        except OverflowError:  # an int beyond any float
+            raise bad from None
         if not math.isfinite(gauss):
             raise bad
-        gauss = float(gauss)
     return (3, tuple(internal), gauss)
 
 
@@ -1384,6 +1546,44 @@ def _json_copy(value: object, what: str) -> dict[str, Any]:
     return root
 
 
+_FLAT_INT = 1 << 63
+"""Ints of the fast path stay within 64 bits; longer ones take the full check."""
+_CONTAINERS = frozenset({dict, list})
+_isfinite = math.isfinite
+
+
+def _flat_copy(value: object) -> dict[str, Any] | None:
+    """A copy of flat info, or None when ``value`` is anything else (:func:`_json_copy` decides).
+
+    Flat: a plain dict of plain ``str`` keys and plain ``str``, ``bool``, ``None``, 64-bit
+    ``int`` or finite ``float`` values, which is what ``_json_copy`` would return for it,
+    unchanged. Subclasses (str enums, dict subclasses), big ints, NaN and containers all
+    go the full way. O(len(value)), a tight loop.
+    """
+    if type(value) is not dict:
+        return None
+    for key, item in value.items():
+        if type(key) is not str:
+            return None
+        kind = type(item)
+        if kind is str or kind is bool or item is None:
+            continue
+        if kind is int:
+            if -_FLAT_INT <= item < _FLAT_INT:
+                continue
+        elif kind is float and _isfinite(item):
+            continue
+        return None
+    return value.copy()
+
+
+def _info_copy(info: dict[str, Any]) -> dict[str, Any]:
+    """A copy of validated info: shallow when it is flat (equal to a deep copy then)."""
+    if _CONTAINERS.isdisjoint(map(type, info.values())):
+        return info.copy()
+    return _copy.deepcopy(info)
+
+
 def _clip(text: str, limit: int = 120) -> str:
     return text if len(text) <= limit else f"...{text[3 - limit :]}"
 
@@ -1413,6 +1613,15 @@ def _json_key(key: object, where: str) -> str:
     if key is None or isinstance(key, (bool, int, float)):
         return json.dumps(_json_scalar(key, where))
     raise InvalidArgument(f"{where} has a key that is not a string: {_show(key)}")
+
+
+def _is_cidr(value: object) -> bool:
+    """Whether an ``"ip"`` entry's target is written as a CIDR (``"10.0.0.9/32"``, a network)."""
+    return (
+        (isinstance(value, str) and "/" in value)
+        or isinstance(value, (ipaddress.IPv4Network, ipaddress.IPv6Network))
+        or _is_netaddr(value, "IPNetwork")
+    )
 
 
 def _is_netaddr(value: object, name: str) -> bool:

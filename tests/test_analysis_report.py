@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 import json
 import math
@@ -317,3 +318,15 @@ def test_to_pandas_without_pandas_is_a_clear_error(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(builtins, "__import__", no_pandas)
     with pytest.raises(ipfrag.analysis.ExtraMissing, match=r"ipfrag\[pandas\]"):
         analyze(ipfrag.Subnet("10.0.0.0/24")).to_pandas()
+
+
+def test_the_collector_is_back_on_after_a_report_even_a_failed_one() -> None:
+    s = ipfrag.Subnet("10.0.0.0/24")
+    s.allocate_ip("10.0.0.9", owner="eni-1")
+    s.set_owner_info("eni-1", {"kind": "lambda", "instance_id": "i-1", "drainable": True})
+    assert ipfrag.analyze(s).holders[0].kind == "lambda"
+    assert ipfrag.analysis.Drain(s).nodes[0].instance_id == "i-1"
+    assert gc.isenabled()
+    with pytest.raises(ipfrag.InvalidArgument):
+        ipfrag.analyze(s, 40)
+    assert gc.isenabled()

@@ -571,6 +571,60 @@ def test_broken_input_is_a_warning_in_lenient_mode(case: str) -> None:
         assert any("subnet-1" in n for n in snap.notes)
 
 
+def _count_item_by_item_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record every one-at-a-time allocation (the loader's item path, or a bulk error's replay)."""
+    calls: list[str] = []
+    for name in ("allocate_ip", "allocate_prefix"):
+        real = getattr(ipfrag.Subnet, name)
+
+        def spy(self: ipfrag.Subnet, *args: Any, _real: Any = real, **kwargs: Any) -> Any:
+            calls.append(_real.__name__)
+            return _real(self, *args, **kwargs)
+
+        monkeypatch.setattr(ipfrag.Subnet, name, spy)
+    return calls
+
+
+def test_clean_input_is_allocated_in_bulk_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _count_item_by_item_calls(monkeypatch)
+    load_snapshot(*base_state())
+    snaps = [load_snapshot(*example("eks-prefix"))]
+    snaps += [load_snapshot(*example("eks-ipv6"), family=family) for family in (4, 6)]
+    assert calls == [], "clean input took the item-by-item path"
+    assert all(s.used_addresses for snap in snaps for s in snap.values())
+
+
+@pytest.mark.parametrize("case", ["duplicate address of another interface", "AWS-reserved address"])
+def test_broken_input_takes_the_item_path_for_its_subnet_only(
+    case: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Subnet 2 holds the broken interface: subnet 1 is built in bulk, subnet 2 item by item."""
+    subnets, enis, reservations = broken_state(BROKEN[case][0])
+    subnets["Subnets"][0]["SubnetId"] = "subnet-2"
+    for eni in enis["NetworkInterfaces"]:
+        eni["SubnetId"] = "subnet-2"
+    reservations["SubnetIpv4CidrReservations"][0]["SubnetId"] = "subnet-2"
+    subnets["Subnets"].insert(0, subnet("subnet-1", "10.0.1.0/24", 249))
+    enis["NetworkInterfaces"].insert(0, iface("eni-1", ["10.0.1.7", "10.0.1.8"], "subnet-1"))
+    calls = _count_item_by_item_calls(monkeypatch)
+    with pytest.raises(SnapshotFieldError, match="eni-b"):
+        load_snapshot(subnets, enis, reservations)
+    assert calls, "the broken subnet was not explained item by item"
+    del calls[:]
+    snap = load_snapshot(subnets, enis, reservations, lenient=True)
+    assert len(calls) >= 4  # subnet 2's items (after the bulk call's own replay)
+    assert [w for w in snap.warnings if w.startswith("skipped")] == [
+        w for w in snap.warnings if "eni-b" in w and w.startswith("skipped")
+    ]
+    assert snap["subnet-1"].owners() == {"eni-1": 2}
+    assert snap["subnet-1"].owner_info("eni-1")["kind"] == "unknown"
+    s2 = snap["subnet-2"]
+    assert s2.owner_of("10.0.0.10") == "eni-a" and s2.owner_of("10.0.0.50") == "eni-a"
+    assert all(a.owner != "eni-b" for a in s2.allocations())
+    assert s2.owner_info("eni-a")["instance_id"] == "i-0aaa" and s2.owner_info("eni-b") == {}
+    s2._check()
+
+
 def test_lenient_mode_makes_the_mismatch_visible() -> None:
     change = BROKEN["malformed address"][0]
     snap = load_snapshot(*broken_state(change), lenient=True)

@@ -15,7 +15,9 @@ import copy
 import enum
 import ipaddress
 import json
+import math
 import tracemalloc
+import types
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -203,6 +205,8 @@ METHODS: dict[str, tuple[int, Callable[..., Any]]] = {
     "reserve description": (2, lambda s, c, d: s.reserve(c, "explicit", description=d)),
     "unreserve": (1, lambda s, c: s.unreserve(c)),
     "set_owner_info": (2, lambda s, o, i: s.set_owner_info(o, i)),
+    "allocate_many": (1, lambda s, e: s.allocate_many(e)),
+    "allocate_many entry": (2, lambda s, a, o: s.allocate_many([(a, o, "ip"), (a, o, "prefix")])),
     "owner_info": (1, lambda s, o: s.owner_info(o)),
     "from_dict": (1, lambda s, d: Subnet.from_dict(d)),
     "eq": (1, lambda s, x: s == x),
@@ -334,7 +338,15 @@ def test_from_dict_on_deep_nesting(field: str) -> None:
 
 @pytest.mark.parametrize(
     ("gauss", "ok"),
-    [(None, True), (0.25, True), (1, True), ("0.5", False), ([1], False), (float("nan"), False)],
+    [
+        (None, True),
+        (0.25, True),
+        (1, True),
+        ("0.5", False),
+        ([1], False),
+        (float("nan"), False),
+        pytest.param(10**5000, False, id="int-beyond-any-float"),  # once an OverflowError
+    ],
 )
 def test_from_dict_rng_state_gauss_next(gauss: Any, ok: bool) -> None:
     data = Subnet("10.0.0.0/24", seed=1).to_dict()
@@ -418,6 +430,96 @@ def test_info_is_copied_as_json_and_to_dict_stays_strict() -> None:
     s.info["bad"] = float("nan")  # info is the subnet's own dict: to_dict re-checks it
     with pytest.raises(InvalidArgument, match="nan"):
         s.to_dict()
+
+
+def _typed(value: Any) -> Any:
+    """A value with the exact type of every part spelled out (True is not 1, "a" not _Kind.A)."""
+    if isinstance(value, dict):
+        return ("dict", [(_typed(k), _typed(v)) for k, v in value.items()])
+    if isinstance(value, list):
+        return ("list", [_typed(v) for v in value])
+    return (type(value).__name__, repr(value))
+
+
+FLAT_EDGES: list[tuple[Any, Any]] = [
+    # info, what the subnet keeps (exact types), or the error class
+    ({"a": True, "b": 1, "c": 0, "d": False}, {"a": True, "b": 1, "c": 0, "d": False}),
+    ({"a": 2**63 - 1, "b": -(2**63)}, {"a": 2**63 - 1, "b": -(2**63)}),
+    ({"a": 2**63, "b": -(2**63) - 1}, {"a": 2**63, "b": -(2**63) - 1}),  # the full check
+    ({"a": 10**5000}, InvalidArgument),
+    ({"a": float("nan")}, InvalidArgument),
+    ({"a": float("-inf")}, InvalidArgument),
+    ({"a": -0.0, "b": 1e308, "c": 5e-324}, {"a": -0.0, "b": 1e308, "c": 5e-324}),
+    ({"a": _Kind.A, "b": _Level.HIGH}, {"a": "a", "b": 2}),  # enums become plain JSON
+    ({_Kind.A: "x"}, {"a": "x"}),
+    ({1: "x", None: "y", 2.5: "z"}, {"1": "x", "null": "y", "2.5": "z"}),
+    ({True: "z"}, {"true": "z"}),
+    ({1: "x", "1": "y"}, InvalidArgument),
+    ({"a": b"x"}, InvalidArgument),
+    ({"a": (1, 2), "b": {"c": None}}, {"a": [1, 2], "b": {"c": None}}),
+]
+
+
+@pytest.mark.parametrize(("info", "expected"), FLAT_EDGES)
+def test_owner_info_fast_path_keeps_the_full_validators_verdict(info: Any, expected: Any) -> None:
+    """The flat fast path and the full validator agree: same kept value, same exact types."""
+    for form in (info, _DictSubclass(info), types.MappingProxyType(info)):
+        s = Subnet("10.0.0.0/24")
+        if isinstance(expected, type):
+            with pytest.raises(expected):
+                s.set_owner_info("eni-1", form)
+            assert s.owner_info("eni-1") == {}
+            continue
+        s.set_owner_info("eni-1", form)
+        assert _typed(s.owner_info("eni-1")) == _typed(expected)
+        assert _typed(s.to_dict()["owner_info"]["eni-1"]) == _typed(expected)
+        json.dumps(s.to_dict(), allow_nan=False)
+
+
+class _DictSubclass(dict):  # type: ignore[type-arg]
+    """A dict subclass: never the fast path (its items could be anything)."""
+
+
+@given(
+    st.dictionaries(
+        st.text(max_size=3) | st.sampled_from([_Kind.A, 7, None]),
+        st.none()
+        | st.booleans()
+        | st.integers(min_value=-(2**70), max_value=2**70)
+        | st.floats(allow_nan=True, allow_infinity=True)
+        | st.text(max_size=3)
+        | st.sampled_from([_Kind.A, _Level.HIGH]),
+        max_size=6,
+    )
+)
+def test_flat_info_is_kept_as_json_would(info: dict[Any, Any]) -> None:
+    s = Subnet("10.0.0.0/24")
+    try:
+        s.set_owner_info("eni-1", info)
+    except InvalidArgument:
+        bad = any(isinstance(v, float) and not math.isfinite(v) for v in info.values())
+        keys = [str.__str__(k) if isinstance(k, str) else json.dumps(k) for k in info]
+        assert bad or len(set(keys)) < len(keys)
+        return
+    kept = s.owner_info("eni-1")
+    assert _typed(kept) == _typed(json.loads(json.dumps(info)))
+    kept["new"] = 1  # the returned dict is a copy
+    assert "new" not in s.owner_info("eni-1")
+
+
+def test_owner_info_returns_a_copy_nested_or_flat() -> None:
+    s = Subnet("10.0.0.0/24")
+    s.set_owner_info("flat", {"kind": "node"})
+    s.set_owner_info("nested", {"tags": [{"k": "v"}]})
+    flat, nested = s.owner_info("flat"), s.owner_info("nested")
+    flat["kind"] = "changed"
+    nested["tags"][0]["k"] = "changed"
+    assert s.owner_info("flat") == {"kind": "node"}
+    assert s.owner_info("nested") == {"tags": [{"k": "v"}]}
+    t = s.copy()
+    t.owner_info("nested")  # the fork's info is its own too
+    s.set_owner_info("flat", {"kind": "other"})
+    assert t.owner_info("flat") == {"kind": "node"}
 
 
 @pytest.mark.parametrize(

@@ -44,6 +44,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ipfrag._gc import paused_gc
 from ipfrag.analysis.report import block_prefixlen
 from ipfrag.errors import InvalidArgument, InvalidType
 from ipfrag.subnet import Subnet
@@ -166,6 +167,7 @@ class Drain:
     (1, 1)
     """
 
+    @paused_gc()  # many small objects, no cycles
     def __init__(self, subnet: Subnet, prefixlen: int | None = None) -> None:
         length = block_prefixlen(subnet, prefixlen)
         self.prefixlen = length

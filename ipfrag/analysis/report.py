@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ipfrag._gc import paused_gc
 from ipfrag.errors import InvalidArgument, InvalidType, IpfragError
 from ipfrag.subnet import Network, Subnet
 
@@ -242,7 +243,8 @@ def holders_by_kind(subnet: Subnet) -> list[Holders]:
     >>> [(h.kind, h.addresses) for h in holders_by_kind(s)]
     [('lambda', 1)]
     """
-    return _holders(subnet, subnet.allocations(), {})
+    with paused_gc():
+        return _holders(subnet, subnet.allocations(), {})
 
 
 def _holders(
@@ -452,6 +454,7 @@ class Report:
     <Report 10.0.0.0/24 /28: score 0 HEALTHY, 14 of 14 candidate blocks free, 14 available>
     """
 
+    @paused_gc()  # a /16's report makes ~200,000 small objects and no cycles
     def __init__(self, subnet: Subnet, prefixlen: int | None = None) -> None:
         length = block_prefixlen(subnet, prefixlen)
         self.cidr: Network = subnet.cidr
