@@ -550,20 +550,24 @@ class Subnet:
         oid = self._owner_id(owner)
         chosen = self._policy if policy is None else _checked_policy(policy)
         if address is None:
-            core = self._open if self._open is not None else self._space
             unit = self._maxbits - self._default_prefixlen
-            off = core.pick_address(chosen, self._rng, unit=unit)
-            if off is None:
-                raise InsufficientFreeAddresses(
-                    f"{self._net} has no free address outside reservations"
-                    if self._reservations
-                    else f"{self._net} has no free address"
-                )
+            if self._open is None:  # the hot path: one pick-and-claim call
+                off = self._space.take_address(chosen, self._rng, unit)
+                if off is None:
+                    raise InsufficientFreeAddresses(f"{self._net} has no free address")
+                self._ledger.add(off, 0, oid, False)
+            else:
+                off = self._open.pick_address(chosen, self._rng, unit=unit)
+                if off is None:
+                    raise InsufficientFreeAddresses(
+                        f"{self._net} has no free address outside reservations"
+                    )
+                self._commit(off, 0, oid, False)
         else:
             off = self._offset_of(address)
             if off in self._reserved_offsets:
                 self._check_reserved(off, 0)
-        self._commit(off, 0, oid, False)
+            self._commit(off, 0, oid, False)
         self._register(owner, oid)
         return self._address(off)
 
@@ -606,7 +610,10 @@ class Subnet:
         else:
             order = self._order_of(prefixlen)
         length = self._maxbits - order
-        picked = self._pick_prefix(order, chosen)
+        if self._open is None:  # the hot path: one pick-and-claim call
+            picked = self._space.take_block(order, chosen, self._rng)
+        else:
+            picked = self._pick_prefix(order, chosen)
         if picked is None:
             eligible = self._eligible_free()
             if eligible < 1 << order:
@@ -618,7 +625,10 @@ class Subnet:
                 f"The specified subnet does not have enough free cidr blocks to satisfy the "
                 f"request: {self._net} has {eligible} free addresses but no free aligned /{length}"
             )
-        self._commit(picked, order, oid, True)
+        if self._open is None:
+            self._ledger.add(picked, order, oid, True)
+        else:
+            self._commit(picked, order, oid, True)
         self._register(owner, oid)
         return self._network(picked, order)
 
@@ -626,9 +636,8 @@ class Subnet:
         return [(o, k) for o, k, r in self._reservations if r.kind == "prefix"]
 
     def _pick_prefix(self, order: int, policy: Policy) -> int | None:
+        """An automatic prefix's block with reservations (without them, ``take_block``)."""
         space = self._space
-        if not self._reservations:
-            return space.pick_block(order, policy, self._rng)
         counts = [
             (res, space.free_block_count(order, within=res))
             for res in self._prefix_reservations()

@@ -83,6 +83,21 @@ class Twin(RuleBasedStateMachine):
     def fill(self, data: st.DataObject) -> None:
         self.both("fill", *self.block(data))
 
+    @rule(data=st.data(), policy=st.sampled_from(POLICIES), seed=st.integers(0, 2**32))
+    def take(self, data: st.DataObject, policy: Any, seed: int) -> None:
+        """take_block / take_address (pick and claim in one call): same pick, same draws,
+        same state afterwards (the invariant compares the states)."""
+        rc, rp = random.Random(seed), random.Random(seed)
+        if data.draw(st.booleans()):
+            k = data.draw(st.integers(0, self.bits))
+            a = outcome(lambda: self.c.take_block(k, policy, rc))
+            b = outcome(lambda: self.py.take_block(k, policy, rp))
+        else:
+            unit = data.draw(st.integers(0, self.bits))
+            a = outcome(lambda: self.c.take_address(policy, rc, unit))
+            b = outcome(lambda: self.py.take_address(policy, rp, unit))
+        assert a == b and rc.getstate() == rp.getstate(), (policy, a, b)
+
     @rule(k=st.integers(-1, 11))
     def track(self, k: int) -> None:
         self.both("track", k)

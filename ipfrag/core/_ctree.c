@@ -495,6 +495,71 @@ Tree_descend_block(Tree *t, PyObject *const *args, Py_ssize_t nargs)
     return PyLong_FromLongLong((index << level) + (r << k));
 }
 
+/* take_address(r): claim the r-th free address of the whole space (0 <= r < free count)
+ * and return its offset: descend_address from the root and claim, in one call. */
+static PyObject *
+Tree_take_address(Tree *t, PyObject *arg)
+{
+    int64_t r;
+    if (as_index(arg, 0, t->cnt[0] - 1, &r) < 0) {
+        PyErr_SetString(PyExc_IndexError, "bad descent");
+        return NULL;
+    }
+    int level = t->bits;
+    int64_t index = 0, free_ = t->cnt[0];
+    while (free_ != (int64_t)1 << level) {
+        level -= 1;
+        index *= 2;
+        int64_t left = lv_get(t, level, index);
+        if (r < left) {
+            free_ = left;
+        }
+        else {
+            r -= left;
+            index += 1;
+            free_ = lv_get(t, level, index);
+        }
+    }
+    int64_t off = (index << level) + r;
+    do_claim(t, off, 0);
+    return PyLong_FromLongLong(off);
+}
+
+/* take_block(order, r): claim the r-th free block of a tracked order (or of any order
+ * while the whole space is free) in the whole space (0 <= r < cnt[order]) and return its
+ * offset: descend_block from the root and claim, in one call. */
+static PyObject *
+Tree_take_block(Tree *t, PyObject *const *args, Py_ssize_t nargs)
+{
+    int64_t order, r;
+    if (!nargs_is(nargs, 2, "take_block"))
+        return NULL;
+    if (as_index(args[0], 1, t->bits, &order) < 0 || as_index(args[1], 0, t->cnt[order] - 1, &r) < 0) {
+        PyErr_SetString(PyExc_IndexError, "bad descent");
+        return NULL;
+    }
+    int level = t->bits, k = (int)order;
+    int64_t index = 0;
+    int full = t->cnt[level] == 1;
+    if (!full && t->tt[k] == NULL) {
+        PyErr_SetString(PyExc_IndexError, "bad descent: order not tracked");
+        return NULL;
+    }
+    while (!full) {
+        level -= 1;
+        index *= 2;
+        int64_t left = child_count(t, k, level, index);
+        if (r >= left) {
+            r -= left;
+            index += 1;
+        }
+        full = lv_get(t, level, index) == (int64_t)1 << level;
+    }
+    int64_t off = (index << level) + (r << k);
+    do_claim(t, off, k);
+    return PyLong_FromLongLong(off);
+}
+
 static PyObject *
 Tree_fullest_partial(Tree *t, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -728,6 +793,8 @@ static PyMethodDef Tree_methods[] = {
     {"track", (PyCFunction)(void (*)(void))Tree_track, METH_FASTCALL, "track(order): build the order's count tree"},
     {"descend_address", (PyCFunction)(void (*)(void))Tree_descend_address, METH_FASTCALL, "descend_address(r, level, index, free)"},
     {"descend_block", (PyCFunction)(void (*)(void))Tree_descend_block, METH_FASTCALL, "descend_block(order, r, level, index)"},
+    {"take_address", (PyCFunction)Tree_take_address, METH_O, "take_address(r): claim the r-th free address, return its offset"},
+    {"take_block", (PyCFunction)(void (*)(void))Tree_take_block, METH_FASTCALL, "take_block(order, r): claim the r-th free block, return its offset"},
     {"fullest_partial", (PyCFunction)(void (*)(void))Tree_fullest_partial, METH_FASTCALL, "fullest_partial(unit, lo, hi)"},
     {"find", (PyCFunction)(void (*)(void))Tree_find, METH_FASTCALL, "find(level, value, lo, hi) -> index or -1"},
     {"lowest_maximal", (PyCFunction)(void (*)(void))Tree_lowest_maximal, METH_FASTCALL, "lowest_maximal(order) -> offset or -1"},
