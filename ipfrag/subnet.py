@@ -331,6 +331,8 @@ class Subnet:
 
     def _target_of(self, target: AddressLike | NetworkLike) -> tuple[int, int]:
         """Offset and order of an address (order 0) or a CIDR."""
+        if _ADDRESS_BITS.get(type(target)) == self._maxbits:  # _offset_of's fast path
+            return self._offset_of(target), 0  # type: ignore[arg-type]
         if isinstance(target, str):
             if "/" in target:
                 return self._block_of(target)
@@ -547,7 +549,7 @@ class Subnet:
         >>> s.allocate_ip(owner="lambda", policy="best-fit")  # into the fullest /28
         IPv4Address('10.0.0.5')
         """
-        oid = self._owner_id(owner)
+        oid = 0 if owner is None else self._owner_id(owner)
         chosen = self._policy if policy is None else _checked_policy(policy)
         if address is None:
             unit = self._maxbits - self._default_prefixlen
@@ -568,7 +570,8 @@ class Subnet:
             if off in self._reserved_offsets:
                 self._check_reserved(off, 0)
             self._commit(off, 0, oid, False)
-        self._register(owner, oid)
+        if owner is not None:  # None is owner 0, always known
+            self._register(owner, oid)
         return self._address(off)
 
     def allocate_prefix(
@@ -595,7 +598,7 @@ class Subnet:
         >>> s.allocate_prefix(owner="eni-2"), s.allocate_prefix("10.0.0.64/26")
         (IPv4Network('10.0.0.16/28'), IPv4Network('10.0.0.64/26'))
         """
-        oid = self._owner_id(owner)
+        oid = 0 if owner is None else self._owner_id(owner)
         chosen = self._policy if policy is None else _checked_policy(policy)
         if cidr is not None:
             off, order = self._block_of(cidr)
@@ -603,7 +606,8 @@ class Subnet:
                 raise InvalidCidr(f"{cidr} does not have the requested length /{prefixlen}")
             self._check_reserved(off, order)
             self._commit(off, order, oid, True)
-            self._register(owner, oid)
+            if owner is not None:  # None is owner 0, always known
+                self._register(owner, oid)
             return self._network(off, order)
         if prefixlen is None:
             order = self._maxbits - self._default_prefixlen
@@ -629,7 +633,8 @@ class Subnet:
             self._ledger.add(picked, order, oid, True)
         else:
             self._commit(picked, order, oid, True)
-        self._register(owner, oid)
+        if owner is not None:  # None is owner 0, always known
+            self._register(owner, oid)
         return self._network(picked, order)
 
     def _prefix_reservations(self) -> list[tuple[int, int]]:
@@ -1443,10 +1448,15 @@ def _fast_ipv6(value: int) -> ipaddress.IPv6Address:
     return a
 
 
+_V4_MASKS = tuple(ipaddress.IPv4Network._make_netmask(p)[0] for p in range(33))  # type: ignore[attr-defined]
+_V6_MASKS = tuple(ipaddress.IPv6Network._make_netmask(p)[0] for p in range(129))  # type: ignore[attr-defined]
+"""The stdlib's (cached) netmask objects per prefix length, looked up without a call."""
+
+
 def _fast_ipv4_network(value: int, prefixlen: int) -> ipaddress.IPv4Network:
     n = _new_object(ipaddress.IPv4Network)
     n.network_address = _fast_ipv4(value)
-    n.netmask = ipaddress.IPv4Network._make_netmask(prefixlen)[0]  # type: ignore[attr-defined]
+    n.netmask = _V4_MASKS[prefixlen]
     n._prefixlen = prefixlen  # type: ignore[attr-defined]
     return n
 
@@ -1454,7 +1464,7 @@ def _fast_ipv4_network(value: int, prefixlen: int) -> ipaddress.IPv4Network:
 def _fast_ipv6_network(value: int, prefixlen: int) -> ipaddress.IPv6Network:
     n = _new_object(ipaddress.IPv6Network)
     n.network_address = _fast_ipv6(value)
-    n.netmask = ipaddress.IPv6Network._make_netmask(prefixlen)[0]  # type: ignore[attr-defined]
+    n.netmask = _V6_MASKS[prefixlen]
     n._prefixlen = prefixlen  # type: ignore[attr-defined]
     return n
 
