@@ -331,7 +331,7 @@ class Subnet:
 
     def _target_of(self, target: AddressLike | NetworkLike) -> tuple[int, int]:
         """Offset and order of an address (order 0) or a CIDR."""
-        if _ADDRESS_BITS.get(type(target)) == self._maxbits:  # _offset_of's fast path
+        if _ADDRESS_BITS.get(type(target)) == self._maxbits:  # an address object
             return self._offset_of(target), 0  # type: ignore[arg-type]
         if isinstance(target, str):
             if "/" in target:
@@ -344,8 +344,9 @@ class Subnet:
         return self._offset_of(target), 0
 
     def _offset_of(self, address: AddressLike) -> int:
-        if _ADDRESS_BITS.get(type(address)) == self._maxbits:
-            # The hot path for stdlib IPv4 address objects in an IPv4 subnet.
+        bits = _ADDRESS_BITS.get(type(address))
+        if bits == self._maxbits and (bits == 32 or address._scope_id is None):  # type: ignore[union-attr]
+            # The hot path for stdlib address objects of the subnet's family (no zone id).
             off: int = address._ip - self._base  # type: ignore[union-attr]
             if 0 <= off < 1 << self._bits:
                 return off
@@ -1250,9 +1251,9 @@ def _parse_ip(text: str, version: int) -> int | None:
 
 _inet_pton = socket.inet_pton
 _AF_INET, _AF_INET6 = int(socket.AF_INET), int(socket.AF_INET6)
-_ADDRESS_BITS: dict[type, int] = {ipaddress.IPv4Address: 32}
+_ADDRESS_BITS: dict[type, int] = {ipaddress.IPv4Address: 32, ipaddress.IPv6Address: 128}
 """Exactly these types (not subclasses) take the address fast path of ``_offset_of``
-(IPv6 addresses go the full way, which also sees their zone ids)."""
+(IPv6 addresses with a zone id go the full way, which rejects them)."""
 
 
 def _parse_subnet(cidr: object) -> Network:
