@@ -303,6 +303,49 @@ Tree_release(Tree *t, PyObject *const *args, Py_ssize_t nargs)
     return PyLong_FromLong(OK);
 }
 
+/* try_claim(offset, order=0) / try_release(offset, order=0): claim / release as above,
+ * True when done, False (nothing changed) when the block is not entirely free / used or
+ * not a block; bound to the Python space itself, so its hot path makes no Python call. */
+static PyObject *
+try_update(Tree *t, PyObject *const *args, Py_ssize_t nargs, int claiming)
+{
+    int64_t off;
+    int order;
+    if (nargs < 1 || nargs > 2) {
+        PyErr_Format(PyExc_TypeError, "%s() takes 1 or 2 arguments (%zd given)",
+                     claiming ? "try_claim" : "try_release", nargs);
+        return NULL;
+    }
+    PyObject *o_ord = nargs == 2 ? args[1] : NULL;
+    if (o_ord == NULL) {
+        if (as_index(args[0], 0, ((int64_t)1 << t->bits) - 1, &off) < 0)
+            Py_RETURN_FALSE;
+        order = 0;
+    }
+    else if (as_block(t, args[0], o_ord, &off, &order) < 0) {
+        Py_RETURN_FALSE;
+    }
+    if (lv_get(t, order, off >> order) != (claiming ? (int64_t)1 << order : 0))
+        Py_RETURN_FALSE;
+    if (claiming)
+        do_claim(t, off, order);
+    else
+        do_release(t, off, order);
+    Py_RETURN_TRUE;
+}
+
+static PyObject *
+Tree_try_claim(Tree *t, PyObject *const *args, Py_ssize_t nargs)
+{
+    return try_update(t, args, nargs, 1);
+}
+
+static PyObject *
+Tree_try_release(Tree *t, PyObject *const *args, Py_ssize_t nargs)
+{
+    return try_update(t, args, nargs, 0);
+}
+
 /* claim_many(blocks): claim every (offset, order) of an ascending sequence of disjoint,
  * valid, free blocks, or nothing. Returns (OK, -1), or (INVALID | BUSY, position of the
  * first bad block) with nothing changed. The checks run first, on the whole input. */
@@ -787,6 +830,8 @@ static PyGetSetDef Tree_getset[] = {
 static PyMethodDef Tree_methods[] = {
     {"claim", (PyCFunction)(void (*)(void))Tree_claim, METH_FASTCALL, "claim(offset, order) -> 0 ok, 1 not free, 2 invalid"},
     {"release", (PyCFunction)(void (*)(void))Tree_release, METH_FASTCALL, "release(offset, order) -> 0 ok, 1 not used, 2 invalid"},
+    {"try_claim", (PyCFunction)(void (*)(void))Tree_try_claim, METH_FASTCALL, "try_claim(offset, order=0) -> True if claimed"},
+    {"try_release", (PyCFunction)(void (*)(void))Tree_try_release, METH_FASTCALL, "try_release(offset, order=0) -> True if released"},
     {"claim_many", (PyCFunction)(void (*)(void))Tree_claim_many, METH_FASTCALL, "claim_many(blocks) -> (status, position)"},
     {"free", (PyCFunction)(void (*)(void))Tree_free, METH_FASTCALL, "free(level, index): free addresses under a node"},
     {"blocks", (PyCFunction)(void (*)(void))Tree_blocks, METH_FASTCALL, "blocks(order, level, index): tracked count"},
