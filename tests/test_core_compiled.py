@@ -83,6 +83,16 @@ class Twin(RuleBasedStateMachine):
     def fill(self, data: st.DataObject) -> None:
         self.both("fill", *self.block(data))
 
+    @rule(data=st.data(), claiming=st.booleans())
+    def try_update(self, data: st.DataObject, claiming: bool) -> None:
+        """The unchecked try_claim / try_release (the C tree's own methods) on valid blocks."""
+        k = data.draw(st.integers(0, self.bits))
+        off = data.draw(st.integers(0, (1 << (self.bits - k)) - 1)) << k
+        name = "try_claim" if claiming else "try_release"
+        args = (off,) if k == 0 and data.draw(st.booleans()) else (off, k)
+        self.both(name, *args)
+        assert self.c.block_count(k) == self.py.block_count(k)
+
     @rule(data=st.data(), policy=st.sampled_from(POLICIES), seed=st.integers(0, 2**32))
     def take(self, data: st.DataObject, policy: Any, seed: int) -> None:
         """take_block / take_address (pick and claim in one call): same pick, same draws,
