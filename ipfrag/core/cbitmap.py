@@ -11,11 +11,10 @@ extension was not built (no C compiler at install time).
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterable
 
 from ipfrag.core import _ctree
-from ipfrag.core.base import Block, Policy
+from ipfrag.core.base import Block
 from ipfrag.core.bitmap import BitmapSpace, _check_dense
 from ipfrag.errors import AddressInUse, NotAllocated, OutsideSubnet
 
@@ -118,51 +117,9 @@ class CBitmapSpace(BitmapSpace):
             # which and why, or, when the pairs were merely not tuples, claim them here.
             self._claim_bulk(self._checked_blocks(items))
 
-    def take_address(self, policy: Policy, rng: random.Random | None, unit: int = 0) -> int | None:
-        """Pick a free address as :meth:`pick_address` does and claim it (unchecked; see the
-        base class). A random pick is one draw and one descent-and-claim in C. O(bits).
-
-        >>> import random
-        >>> sp = CBitmapSpace(8); sp.take_address("random", random.Random(1)) in range(256)
-        True
-        """
-        if policy != "random":
-            return super().take_address(policy, rng, unit)
-        t = self._t
-        free = t[0]
-        if not free:
-            return None
-        return t.take_address((rng or random.Random()).randrange(free))
-
-    def take_block(self, order: int, policy: Policy, rng: random.Random | None) -> int | None:
-        """Pick a free block as :meth:`pick_block` does and claim it (unchecked; see the base
-        class). A random pick: the same draws, each tried or descended and claimed in C.
-        O(bits).
-
-        >>> import random
-        >>> sp = CBitmapSpace(8); sp.take_block(4, "random", random.Random(1)) % 16
-        0
-        """
-        if policy != "random":
-            return super().take_block(order, policy, rng)
-        # pick_block's random branch on the whole space, with the claim done in C.
-        rng = rng or random.Random()
-        t = self._t
-        bits = self._bits
-        total = t[order]
-        blocks = 1 << (bits - order)
-        if 2 * total >= blocks:
-            randrange = rng.randrange
-            while True:
-                offset = randrange(blocks) << order
-                if t.claim(offset, order) == _OK:
-                    return offset
-        if 0 < order < bits and 0 < t[0] < 1 << bits and order not in self._tracked:
-            self.track(order)
-        if total == 0:
-            return None
-        r = rng.randrange(total)
-        return t.take_address(r) if order == 0 else t.take_block(order, r)
+    def _take_nth(self, order: int, r: int) -> int:
+        # One descent-and-claim in C.
+        return self._t.take_address(r) if order == 0 else self._t.take_block(order, r)
 
     def _fullest_partial(self, unit: int, lo: int, hi: int) -> int | None:
         return self._t.fullest_partial(unit, lo, hi)
