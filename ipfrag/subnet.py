@@ -386,7 +386,9 @@ class Subnet:
         return off
 
     def _block_of(self, cidr: NetworkLike) -> tuple[int, int]:
-        if _is_netaddr(cidr, "IPNetwork"):
+        if not isinstance(cidr, (str, ipaddress.IPv4Network, ipaddress.IPv6Network)) and (
+            _is_netaddr(cidr, "IPNetwork")
+        ):
             return self._block_of(str(cidr))
         if isinstance(cidr, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
             if cidr.version != self._net.version:
