@@ -331,12 +331,12 @@ class Subnet:
 
     def _target_of(self, target: AddressLike | NetworkLike) -> tuple[int, int]:
         """Offset and order of an address (order 0) or a CIDR."""
-        if _ADDRESS_BITS.get(type(target)) == self._maxbits:  # an address object
-            return self._offset_of(target), 0  # type: ignore[arg-type]
         if isinstance(target, str):
             if "/" in target:
                 return self._block_of(target)
             return self._offset_of(target), 0
+        if _ADDRESS_BITS.get(type(target)) == self._maxbits:  # an address object
+            return self._offset_of(target), 0  # type: ignore[arg-type]
         if isinstance(target, (ipaddress.IPv4Network, ipaddress.IPv6Network)) or _is_netaddr(
             target, "IPNetwork"
         ):
