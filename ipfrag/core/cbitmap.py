@@ -50,7 +50,7 @@ class CBitmapSpace(BitmapSpace):
         self._cnt = tree  # type: ignore[assignment]
         self.try_claim = tree.try_claim  # type: ignore[method-assign,assignment]
         self.try_release = tree.try_release  # type: ignore[method-assign,assignment]
-        self.block_count = tree.__getitem__  # type: ignore[method-assign,assignment]
+        self.block_count = tree.block_count  # type: ignore[method-assign,assignment]
 
     # ------------------------------------------------------------ primitives
     def _node_free(self, level: int, index: int) -> int:
