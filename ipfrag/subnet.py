@@ -339,6 +339,8 @@ class Subnet:
             if "/" in target:
                 return self._block_of(target)
             return self._offset_of(target), 0
+        if _ADDRESS_BITS.get(type(target)) == self._maxbits:  # an address object
+            return self._offset_of(target), 0  # type: ignore[arg-type]
         if isinstance(target, (ipaddress.IPv4Network, ipaddress.IPv6Network)) or _is_netaddr(
             target, "IPNetwork"
         ):
@@ -346,8 +348,9 @@ class Subnet:
         return self._offset_of(target), 0
 
     def _offset_of(self, address: AddressLike) -> int:
-        if _ADDRESS_BITS.get(type(address)) == self._maxbits:
-            # The hot path for stdlib IPv4 address objects in an IPv4 subnet.
+        bits = _ADDRESS_BITS.get(type(address))
+        if bits == self._maxbits and (bits == 32 or address._scope_id is None):  # type: ignore[union-attr]
+            # The hot path for stdlib address objects of the subnet's family (no zone id).
             off: int = address._ip - self._base  # type: ignore[union-attr]
             if 0 <= off < 1 << self._bits:
                 return off
@@ -387,7 +390,9 @@ class Subnet:
         return off
 
     def _block_of(self, cidr: NetworkLike) -> tuple[int, int]:
-        if _is_netaddr(cidr, "IPNetwork"):
+        if not isinstance(cidr, (str, ipaddress.IPv4Network, ipaddress.IPv6Network)) and (
+            _is_netaddr(cidr, "IPNetwork")
+        ):
             return self._block_of(str(cidr))
         if isinstance(cidr, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
             if cidr.version != self._net.version:
@@ -551,24 +556,29 @@ class Subnet:
         >>> s.allocate_ip(owner="lambda", policy="best-fit")  # into the fullest /28
         IPv4Address('10.0.0.5')
         """
-        oid = self._owner_id(owner)
+        oid = 0 if owner is None else self._owner_id(owner)
         chosen = self._policy if policy is None else _checked_policy(policy)
         if address is None:
-            core = self._open if self._open is not None else self._space
             unit = self._maxbits - self._default_prefixlen
-            off = core.pick_address(chosen, self._rng, unit=unit)
-            if off is None:
-                raise InsufficientFreeAddresses(
-                    f"{self._net} has no free address outside reservations"
-                    if self._reservations
-                    else f"{self._net} has no free address"
-                )
+            if self._open is None:  # the hot path: one pick-and-claim call
+                off = self._space.take_address(chosen, self._rng, unit)
+                if off is None:
+                    raise InsufficientFreeAddresses(f"{self._net} has no free address")
+                self._ledger.add(off, 0, oid, False)
+            else:
+                off = self._open.pick_address(chosen, self._rng, unit=unit)
+                if off is None:
+                    raise InsufficientFreeAddresses(
+                        f"{self._net} has no free address outside reservations"
+                    )
+                self._commit(off, 0, oid, False)
         else:
             off = self._offset_of(address)
             if off in self._reserved_offsets:
                 self._check_reserved(off, 0)
-        self._commit(off, 0, oid, False)
-        self._register(owner, oid)
+            self._commit(off, 0, oid, False)
+        if owner is not None:  # None is owner 0, always known
+            self._register(owner, oid)
         return self._address(off)
 
     def allocate_prefix(
@@ -595,7 +605,7 @@ class Subnet:
         >>> s.allocate_prefix(owner="eni-2"), s.allocate_prefix("10.0.0.64/26")
         (IPv4Network('10.0.0.16/28'), IPv4Network('10.0.0.64/26'))
         """
-        oid = self._owner_id(owner)
+        oid = 0 if owner is None else self._owner_id(owner)
         chosen = self._policy if policy is None else _checked_policy(policy)
         if cidr is not None:
             off, order = self._block_of(cidr)
@@ -603,14 +613,18 @@ class Subnet:
                 raise InvalidCidr(f"{cidr} does not have the requested length /{prefixlen}")
             self._check_reserved(off, order)
             self._commit(off, order, oid, True)
-            self._register(owner, oid)
+            if owner is not None:  # None is owner 0, always known
+                self._register(owner, oid)
             return self._network(off, order)
         if prefixlen is None:
             order = self._maxbits - self._default_prefixlen
         else:
             order = self._order_of(prefixlen)
         length = self._maxbits - order
-        picked = self._pick_prefix(order, chosen)
+        if self._open is None:  # the hot path: one pick-and-claim call
+            picked = self._space.take_block(order, chosen, self._rng)
+        else:
+            picked = self._pick_prefix(order, chosen)
         if picked is None:
             eligible = self._eligible_free()
             if eligible < 1 << order:
@@ -622,17 +636,20 @@ class Subnet:
                 f"The specified subnet does not have enough free cidr blocks to satisfy the "
                 f"request: {self._net} has {eligible} free addresses but no free aligned /{length}"
             )
-        self._commit(picked, order, oid, True)
-        self._register(owner, oid)
+        if self._open is None:
+            self._ledger.add(picked, order, oid, True)
+        else:
+            self._commit(picked, order, oid, True)
+        if owner is not None:  # None is owner 0, always known
+            self._register(owner, oid)
         return self._network(picked, order)
 
     def _prefix_reservations(self) -> list[tuple[int, int]]:
         return [(o, k) for o, k, r in self._reservations if r.kind == "prefix"]
 
     def _pick_prefix(self, order: int, policy: Policy) -> int | None:
+        """An automatic prefix's block with reservations (without them, ``take_block``)."""
         space = self._space
-        if not self._reservations:
-            return space.pick_block(order, policy, self._rng)
         counts = [
             (res, space.free_block_count(order, within=res))
             for res in self._prefix_reservations()
@@ -1403,9 +1420,9 @@ def _parse_ip(text: str, version: int) -> int | None:
 
 _inet_pton = socket.inet_pton
 _AF_INET, _AF_INET6 = int(socket.AF_INET), int(socket.AF_INET6)
-_ADDRESS_BITS: dict[type, int] = {ipaddress.IPv4Address: 32}
+_ADDRESS_BITS: dict[type, int] = {ipaddress.IPv4Address: 32, ipaddress.IPv6Address: 128}
 """Exactly these types (not subclasses) take the address fast path of ``_offset_of``
-(IPv6 addresses go the full way, which also sees their zone ids)."""
+(IPv6 addresses with a zone id go the full way, which rejects them)."""
 
 
 def _parse_subnet(cidr: object) -> Network:
@@ -1651,10 +1668,15 @@ def _fast_ipv6(value: int) -> ipaddress.IPv6Address:
     return a
 
 
+_V4_MASKS = tuple(ipaddress.IPv4Network._make_netmask(p)[0] for p in range(33))  # type: ignore[attr-defined]
+_V6_MASKS = tuple(ipaddress.IPv6Network._make_netmask(p)[0] for p in range(129))  # type: ignore[attr-defined]
+"""The stdlib's (cached) netmask objects per prefix length, looked up without a call."""
+
+
 def _fast_ipv4_network(value: int, prefixlen: int) -> ipaddress.IPv4Network:
     n = _new_object(ipaddress.IPv4Network)
     n.network_address = _fast_ipv4(value)
-    n.netmask = ipaddress.IPv4Network._make_netmask(prefixlen)[0]  # type: ignore[attr-defined]
+    n.netmask = _V4_MASKS[prefixlen]
     n._prefixlen = prefixlen  # type: ignore[attr-defined]
     return n
 
@@ -1662,7 +1684,7 @@ def _fast_ipv4_network(value: int, prefixlen: int) -> ipaddress.IPv4Network:
 def _fast_ipv6_network(value: int, prefixlen: int) -> ipaddress.IPv6Network:
     n = _new_object(ipaddress.IPv6Network)
     n.network_address = _fast_ipv6(value)
-    n.netmask = ipaddress.IPv6Network._make_netmask(prefixlen)[0]  # type: ignore[attr-defined]
+    n.netmask = _V6_MASKS[prefixlen]
     n._prefixlen = prefixlen  # type: ignore[attr-defined]
     return n
 

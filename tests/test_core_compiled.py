@@ -83,6 +83,36 @@ class Twin(RuleBasedStateMachine):
     def fill(self, data: st.DataObject) -> None:
         self.both("fill", *self.block(data))
 
+    @rule(data=st.data(), claiming=st.booleans())
+    def try_update(self, data: st.DataObject, claiming: bool) -> None:
+        """The unchecked try_claim / try_release (the C tree's own methods) on valid blocks."""
+        k = data.draw(st.integers(0, self.bits))
+        off = data.draw(st.integers(0, (1 << (self.bits - k)) - 1)) << k
+        name = "try_claim" if claiming else "try_release"
+        args = (off,) if k == 0 and data.draw(st.booleans()) else (off, k)
+        self.both(name, *args)
+        assert self.c.block_count(k) == self.py.block_count(k)
+
+    @rule(data=st.data(), policy=st.sampled_from(POLICIES), seed=st.integers(0, 2**32))
+    def take(self, data: st.DataObject, policy: Any, seed: int) -> None:
+        """take_block / take_address (pick and claim in one call): same pick, same draws,
+        same state afterwards (the invariant compares the states)."""
+        rc, rp, rq = random.Random(seed), random.Random(seed), random.Random(seed)
+        before = self.py.copy()
+        if data.draw(st.booleans()):
+            k = data.draw(st.integers(0, self.bits))
+            a = outcome(lambda: self.c.take_block(k, policy, rc))
+            b = outcome(lambda: self.py.take_block(k, policy, rp))
+            picked = before.pick_block(k, policy, rq)
+        else:
+            unit = data.draw(st.integers(0, self.bits))
+            a = outcome(lambda: self.c.take_address(policy, rc, unit))
+            b = outcome(lambda: self.py.take_address(policy, rp, unit))
+            picked = before.pick_address(policy, rq, unit=unit)
+        assert a == b and rc.getstate() == rp.getstate(), (policy, a, b)
+        # take_* is pick_* and a claim: the same pick, the same draws.
+        assert b == ("ok", picked) and rq.getstate() == rp.getstate(), (policy, b, picked)
+
     @rule(k=st.integers(-1, 11))
     def track(self, k: int) -> None:
         self.both("track", k)

@@ -303,6 +303,49 @@ Tree_release(Tree *t, PyObject *const *args, Py_ssize_t nargs)
     return PyLong_FromLong(OK);
 }
 
+/* try_claim(offset, order=0) / try_release(offset, order=0): claim / release as above,
+ * True when done, False (nothing changed) when the block is not entirely free / used or
+ * not a block; bound to the Python space itself, so its hot path makes no Python call. */
+static PyObject *
+try_update(Tree *t, PyObject *const *args, Py_ssize_t nargs, int claiming)
+{
+    int64_t off;
+    int order;
+    if (nargs < 1 || nargs > 2) {
+        PyErr_Format(PyExc_TypeError, "%s() takes 1 or 2 arguments (%zd given)",
+                     claiming ? "try_claim" : "try_release", nargs);
+        return NULL;
+    }
+    PyObject *o_ord = nargs == 2 ? args[1] : NULL;
+    if (o_ord == NULL) {
+        if (as_index(args[0], 0, ((int64_t)1 << t->bits) - 1, &off) < 0)
+            Py_RETURN_FALSE;
+        order = 0;
+    }
+    else if (as_block(t, args[0], o_ord, &off, &order) < 0) {
+        Py_RETURN_FALSE;
+    }
+    if (lv_get(t, order, off >> order) != (claiming ? (int64_t)1 << order : 0))
+        Py_RETURN_FALSE;
+    if (claiming)
+        do_claim(t, off, order);
+    else
+        do_release(t, off, order);
+    Py_RETURN_TRUE;
+}
+
+static PyObject *
+Tree_try_claim(Tree *t, PyObject *const *args, Py_ssize_t nargs)
+{
+    return try_update(t, args, nargs, 1);
+}
+
+static PyObject *
+Tree_try_release(Tree *t, PyObject *const *args, Py_ssize_t nargs)
+{
+    return try_update(t, args, nargs, 0);
+}
+
 /* claim_many(blocks): claim every (offset, order) of an ascending sequence of disjoint,
  * valid, free blocks, or nothing. Returns (OK, -1), or (INVALID | BUSY, position of the
  * first bad block) with nothing changed. The checks run first, on the whole input. */
@@ -493,6 +536,71 @@ Tree_descend_block(Tree *t, PyObject *const *args, Py_ssize_t nargs)
         full = lv_get(t, level, index) == (int64_t)1 << level;
     }
     return PyLong_FromLongLong((index << level) + (r << k));
+}
+
+/* take_address(r): claim the r-th free address of the whole space (0 <= r < free count)
+ * and return its offset: descend_address from the root and claim, in one call. */
+static PyObject *
+Tree_take_address(Tree *t, PyObject *arg)
+{
+    int64_t r;
+    if (as_index(arg, 0, t->cnt[0] - 1, &r) < 0) {
+        PyErr_SetString(PyExc_IndexError, "bad descent");
+        return NULL;
+    }
+    int level = t->bits;
+    int64_t index = 0, free_ = t->cnt[0];
+    while (free_ != (int64_t)1 << level) {
+        level -= 1;
+        index *= 2;
+        int64_t left = lv_get(t, level, index);
+        if (r < left) {
+            free_ = left;
+        }
+        else {
+            r -= left;
+            index += 1;
+            free_ = lv_get(t, level, index);
+        }
+    }
+    int64_t off = (index << level) + r;
+    do_claim(t, off, 0);
+    return PyLong_FromLongLong(off);
+}
+
+/* take_block(order, r): claim the r-th free block of a tracked order (or of any order
+ * while the whole space is free) in the whole space (0 <= r < cnt[order]) and return its
+ * offset: descend_block from the root and claim, in one call. */
+static PyObject *
+Tree_take_block(Tree *t, PyObject *const *args, Py_ssize_t nargs)
+{
+    int64_t order, r;
+    if (!nargs_is(nargs, 2, "take_block"))
+        return NULL;
+    if (as_index(args[0], 1, t->bits, &order) < 0 || as_index(args[1], 0, t->cnt[order] - 1, &r) < 0) {
+        PyErr_SetString(PyExc_IndexError, "bad descent");
+        return NULL;
+    }
+    int level = t->bits, k = (int)order;
+    int64_t index = 0;
+    int full = t->cnt[level] == 1;
+    if (!full && t->tt[k] == NULL) {
+        PyErr_SetString(PyExc_IndexError, "bad descent: order not tracked");
+        return NULL;
+    }
+    while (!full) {
+        level -= 1;
+        index *= 2;
+        int64_t left = child_count(t, k, level, index);
+        if (r >= left) {
+            r -= left;
+            index += 1;
+        }
+        full = lv_get(t, level, index) == (int64_t)1 << level;
+    }
+    int64_t off = (index << level) + (r << k);
+    do_claim(t, off, k);
+    return PyLong_FromLongLong(off);
 }
 
 static PyObject *
@@ -703,6 +811,19 @@ Tree_item(Tree *t, Py_ssize_t k)
     return PyLong_FromLongLong(t->cnt[k]);
 }
 
+/* block_count(order): the counter of free order-k blocks, as tree[order] (a METH_O call,
+ * cheaper than the sequence protocol's method wrapper). */
+static PyObject *
+Tree_block_count(Tree *t, PyObject *arg)
+{
+    int64_t k;
+    if (as_index(arg, 0, t->bits, &k) < 0) {
+        PyErr_SetString(PyExc_IndexError, "order out of range");
+        return NULL;
+    }
+    return PyLong_FromLongLong(t->cnt[k]);
+}
+
 static PyObject *
 Tree_get_bits(Tree *t, void *Py_UNUSED(closure))
 {
@@ -722,12 +843,17 @@ static PyGetSetDef Tree_getset[] = {
 static PyMethodDef Tree_methods[] = {
     {"claim", (PyCFunction)(void (*)(void))Tree_claim, METH_FASTCALL, "claim(offset, order) -> 0 ok, 1 not free, 2 invalid"},
     {"release", (PyCFunction)(void (*)(void))Tree_release, METH_FASTCALL, "release(offset, order) -> 0 ok, 1 not used, 2 invalid"},
+    {"try_claim", (PyCFunction)(void (*)(void))Tree_try_claim, METH_FASTCALL, "try_claim(offset, order=0) -> True if claimed"},
+    {"try_release", (PyCFunction)(void (*)(void))Tree_try_release, METH_FASTCALL, "try_release(offset, order=0) -> True if released"},
+    {"block_count", (PyCFunction)Tree_block_count, METH_O, "block_count(order): free blocks of order"},
     {"claim_many", (PyCFunction)(void (*)(void))Tree_claim_many, METH_FASTCALL, "claim_many(blocks) -> (status, position)"},
     {"free", (PyCFunction)(void (*)(void))Tree_free, METH_FASTCALL, "free(level, index): free addresses under a node"},
     {"blocks", (PyCFunction)(void (*)(void))Tree_blocks, METH_FASTCALL, "blocks(order, level, index): tracked count"},
     {"track", (PyCFunction)(void (*)(void))Tree_track, METH_FASTCALL, "track(order): build the order's count tree"},
     {"descend_address", (PyCFunction)(void (*)(void))Tree_descend_address, METH_FASTCALL, "descend_address(r, level, index, free)"},
     {"descend_block", (PyCFunction)(void (*)(void))Tree_descend_block, METH_FASTCALL, "descend_block(order, r, level, index)"},
+    {"take_address", (PyCFunction)Tree_take_address, METH_O, "take_address(r): claim the r-th free address, return its offset"},
+    {"take_block", (PyCFunction)(void (*)(void))Tree_take_block, METH_FASTCALL, "take_block(order, r): claim the r-th free block, return its offset"},
     {"fullest_partial", (PyCFunction)(void (*)(void))Tree_fullest_partial, METH_FASTCALL, "fullest_partial(unit, lo, hi)"},
     {"find", (PyCFunction)(void (*)(void))Tree_find, METH_FASTCALL, "find(level, value, lo, hi) -> index or -1"},
     {"lowest_maximal", (PyCFunction)(void (*)(void))Tree_lowest_maximal, METH_FASTCALL, "lowest_maximal(order) -> offset or -1"},

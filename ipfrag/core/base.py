@@ -646,6 +646,78 @@ class AddressSpace(abc.ABC):
             return self._lowest_block(order, wo, wk)
         return self._best_fit_block(order, (wo, wk))
 
+    def take_address(self, policy: Policy, rng: random.Random | None, unit: int = 0) -> int | None:
+        """Pick a free address of the whole space as :meth:`pick_address` does, and claim it.
+
+        Returns its offset, or None (nothing changed) when no address is free. The picks
+        and the draws from ``rng`` are exactly those of :meth:`pick_address`.
+        Unchecked: ``policy`` must be one of :data:`POLICIES` and ``unit`` an int, as a
+        caller that has validated them knows. Cost: :meth:`pick_address`'s plus the claim
+        (a random pick is one draw, then one descent-and-claim, in C with the compiled core).
+
+        >>> from ipfrag.core import BitmapSpace
+        >>> sp = BitmapSpace(8); sp.claim(0)
+        >>> sp.take_address("lowest", None), sp.free_count
+        (1, 254)
+        """
+        if policy == "random":
+            free = self._cnt[0]
+            if not free:
+                return None
+            return self._take_nth(0, (rng or random.Random()).randrange(free))
+        offset = self.pick_address(policy, rng, unit=unit)
+        if offset is not None:
+            self._claim(offset, 0)
+        return offset
+
+    def take_block(self, order: int, policy: Policy, rng: random.Random | None) -> int | None:
+        """Pick a free block of ``order`` in the whole space as :meth:`pick_block` does, and
+        claim it.
+
+        Returns its offset, or None (nothing changed) when no such block is free; same picks
+        and same draws from ``rng`` as :meth:`pick_block`. Unchecked: ``order`` must be in
+        0..bits and ``policy`` one of :data:`POLICIES`. Cost: :meth:`pick_block`'s plus the
+        claim (a random pick: each draw tried, or one descent-and-claim, in C with the
+        compiled core).
+
+        >>> from ipfrag.core import BitmapSpace
+        >>> sp = BitmapSpace(8); sp.claim(0)
+        >>> sp.take_block(4, "lowest", None), sp.free_block_count(4)
+        (16, 14)
+        """
+        if policy != "random":
+            offset = self.pick_block(order, policy, rng)
+            if offset is not None:
+                self._claim(offset, order)
+            return offset
+        # pick_block's random branch on the whole space, each pick claimed as it is made.
+        rng = rng or random.Random()
+        bits = self._bits
+        total = self._cnt[order]
+        blocks = 1 << (bits - order)
+        if 2 * total >= blocks:
+            randrange = rng.randrange
+            try_claim = self.try_claim
+            while True:
+                offset = randrange(blocks) << order
+                if try_claim(offset, order):
+                    return offset
+        if 0 < order < bits and 0 < self._cnt[0] < 1 << bits and order not in self._tracked:
+            self.track(order)
+        if total == 0:
+            return None
+        return self._take_nth(order, rng.randrange(total))
+
+    def _take_nth(self, order: int, r: int) -> int:
+        """Claim the r-th free block of ``order`` in the whole space (``r`` below the
+        counter; the order tracked unless the space is entirely free); its offset."""
+        if order == 0:
+            offset = self._descend_address(r, self._bits, 0, self._cnt[0])
+        else:
+            offset = self._descend_block(order, r, self._bits, 0)
+        self._claim(offset, order)
+        return offset
+
     def _descend_block(self, order: int, r: int, level: int, index: int) -> int:
         """The r-th free order-``order`` block under a node (r < its count). O(bits)."""
         full = self._node_free(level, index) == 1 << level

@@ -35,13 +35,22 @@ class CBitmapSpace(BitmapSpace):
     (4095, 0)
     """
 
-    __slots__ = ("_t",)
+    # The unchecked hot-path primitives (the base class documents them) are the C tree's
+    # own bound methods, set per instance by _bind: a call from Subnet is one C call, with
+    # no Python frame in between.
+    __slots__ = ("_t", "block_count", "try_claim", "try_release")
 
     def __init__(self, bits: int) -> None:
         super().__init__(bits)
-        self._t = _ctree.Tree(bits)
+        self._bind(_ctree.Tree(bits))
+
+    def _bind(self, tree: _ctree.Tree) -> None:
+        self._t = tree
         # The counters live in C; the tree reads as the sequence of them.
-        self._cnt = self._t  # type: ignore[assignment]
+        self._cnt = tree  # type: ignore[assignment]
+        self.try_claim = tree.try_claim  # type: ignore[method-assign,assignment]
+        self.try_release = tree.try_release  # type: ignore[method-assign,assignment]
+        self.block_count = tree.block_count  # type: ignore[method-assign,assignment]
 
     # ------------------------------------------------------------ primitives
     def _node_free(self, level: int, index: int) -> int:
@@ -108,29 +117,9 @@ class CBitmapSpace(BitmapSpace):
             # which and why, or, when the pairs were merely not tuples, claim them here.
             self._claim_bulk(self._checked_blocks(items))
 
-    def try_claim(self, offset: int, order: int = 0) -> bool:
-        """Claim the block if it is entirely free (unchecked; see the base class). O(bits) in C.
-
-        >>> sp = CBitmapSpace(8); sp.try_claim(16, 4), sp.try_claim(20)
-        (True, False)
-        """
-        return self._t.claim(offset, order) == _OK
-
-    def try_release(self, offset: int, order: int = 0) -> bool:
-        """Release the block if it is entirely used (unchecked). O(bits) in C.
-
-        >>> sp = CBitmapSpace(8); sp.claim(16, 4); sp.try_release(16, 4)
-        True
-        """
-        return self._t.release(offset, order) == _OK
-
-    def block_count(self, order: int) -> int:
-        """The counter of fully free blocks of ``order`` (unchecked). O(1).
-
-        >>> CBitmapSpace(8).block_count(4)
-        16
-        """
-        return self._t[order]
+    def _take_nth(self, order: int, r: int) -> int:
+        # One descent-and-claim in C.
+        return self._t.take_address(r) if order == 0 else self._t.take_block(order, r)
 
     def _fullest_partial(self, unit: int, lo: int, hi: int) -> int | None:
         return self._t.fullest_partial(unit, lo, hi)
@@ -166,8 +155,7 @@ class CBitmapSpace(BitmapSpace):
         """
         new = object.__new__(CBitmapSpace)
         new._bits = self._bits
-        new._t = self._t.copy()
-        new._cnt = new._t  # type: ignore[assignment]
+        new._bind(self._t.copy())
         new._tracked = set(self._tracked)
         return new
 
