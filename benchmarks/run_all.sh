@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# One fresh run of every benchmark harness, written to benchmarks/results/ (the figures
+# the README quotes). Takes about ten minutes on a 2-core machine; run it on a quiet one.
+#     bash benchmarks/run_all.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=benchmarks/results
+python -m benchmarks.compare --json "$out/compare.json" | tee "$out/compare.txt"
+python -m benchmarks.sim --out "$out/sim.txt"
+python -m benchmarks.analysis | tee "$out/analysis.txt"
+python -m benchmarks.load_snapshot --repeat 3 --json "$out/load_snapshot.json" \
+    | tee "$out/load_snapshot.txt"
