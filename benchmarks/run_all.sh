@@ -10,3 +10,7 @@ python -m benchmarks.sim --out "$out/sim.txt"
 python -m benchmarks.analysis | tee "$out/analysis.txt"
 python -m benchmarks.load_snapshot --repeat 3 --json "$out/load_snapshot.json" \
     | tee "$out/load_snapshot.txt"
+# The remedies of the README's simulation section: 200 seeded runs each.
+for scenario in baseline prefix-reservation larger-cidr dense fragmentation-aware; do
+    python -m ipfrag simulate "remedies-$scenario" --runs 200 --workers 2 --seed 0
+done | tee "$out/remedies.txt"
