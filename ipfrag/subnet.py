@@ -45,7 +45,15 @@ from ipfrag.errors import (
     SnapshotError,
 )
 
-__all__ = ["Address", "Allocation", "AllocationEntry", "Network", "Reservation", "Subnet"]
+__all__ = [
+    "Address",
+    "Allocation",
+    "AllocationEntry",
+    "Network",
+    "Policy",
+    "Reservation",
+    "Subnet",
+]
 
 Address: TypeAlias = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network

@@ -11,8 +11,8 @@ import pytest
 
 import ipfrag
 import ipfrag.aws
+from ipfrag.aws.examples import example_files
 from ipfrag.cli import main
-from ipfrag.cli.analyze import example_files
 
 FIXED_KEYS = {
     "free_addresses",

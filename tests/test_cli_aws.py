@@ -11,8 +11,9 @@ import pytest
 from botocore.stub import Stubber
 
 from ipfrag.aws import live, load_snapshot
+from ipfrag.aws.examples import example_files
+from ipfrag.aws.examples import example_names as examples
 from ipfrag.cli import main
-from ipfrag.cli.analyze import example_files, examples
 
 EXAMPLE = example_files("eks-prefix")
 

@@ -38,8 +38,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from ipfrag.aws.snapshot import RawSnapshot, Snapshot
-from ipfrag.core import Policy
 from ipfrag.errors import InvalidArgument, InvalidType, IpfragError
+from ipfrag.subnet import Policy
 
 if TYPE_CHECKING:
     from boto3.session import Session

@@ -83,7 +83,6 @@ from ipfrag.aws._decode import (
     shape_problem,
 )
 from ipfrag.aws.classify import Classification, InterfaceFacts, classify_interfaces
-from ipfrag.core import Policy
 from ipfrag.errors import (
     AddressInUse,
     InvalidArgument,
@@ -93,7 +92,7 @@ from ipfrag.errors import (
     ReservedAddress,
     SnapshotError,
 )
-from ipfrag.subnet import AllocationEntry, Subnet
+from ipfrag.subnet import AllocationEntry, Policy, Subnet
 
 __all__ = [
     "AWS_SUBNET_PREFIXLEN",

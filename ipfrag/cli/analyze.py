@@ -36,39 +36,15 @@ import sys
 from pathlib import Path
 from typing import Any, Literal
 
-import ipfrag
 from ipfrag.analysis import Drain, Report, advise_reservation, analyze, interfaces
-from ipfrag.aws.examples import example_files as _example_files
-from ipfrag.aws.examples import example_names
+from ipfrag.aws.examples import example_files, example_names
 from ipfrag.aws.snapshot import Snapshot, load_snapshot, read_snapshot
 from ipfrag.cli._args import positive_int
 from ipfrag.cli._text import safe
 from ipfrag.errors import InvalidArgument, IpfragError
 from ipfrag.subnet import Subnet
 
-__all__ = ["EXAMPLES_DIR", "example_files", "examples", "register", "run"]
-
-#: Where the bundled example snapshots live (package data: see :mod:`ipfrag.aws.examples`).
-EXAMPLES_DIR = Path(ipfrag.__file__).resolve().parent / "data" / "examples"
-
-
-def examples() -> list[str]:
-    """The names of the bundled example snapshots (:func:`ipfrag.aws.examples.example_names`).
-
-    >>> "eks-prefix" in examples()
-    True
-    """
-    return example_names()
-
-
-def example_files(name: str) -> tuple[Path, Path, Path]:
-    """The three aws-cli JSON files of example ``name`` (names only; see
-    :func:`ipfrag.aws.examples.example_files`).
-
-    >>> example_files("eks-ipv6")[0].name
-    'describe-subnets.json'
-    """
-    return _example_files(name)
+__all__ = ["register", "run"]
 
 
 def _pods_per_node(args: argparse.Namespace) -> int | None:
@@ -284,7 +260,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> argparse.ArgumentPa
         "--snapshot", metavar="FILE", help="a snapshot file written by 'ipfrag snapshot'"
     )
     source.add_argument(
-        "--example", metavar="NAME", help=f"a bundled example ({', '.join(examples())})"
+        "--example", metavar="NAME", help=f"a bundled example ({', '.join(example_names())})"
     )
     parser.add_argument(
         "--network-interfaces",

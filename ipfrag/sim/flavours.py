@@ -16,9 +16,8 @@
 
 from __future__ import annotations
 
-from ipfrag.core import Policy
 from ipfrag.sim.cni import Flavour
-from ipfrag.subnet import Address, Network, Subnet
+from ipfrag.subnet import Address, Network, Policy, Subnet
 
 __all__ = ["falls_back_to_single_ips", "node_policy", "place_ip", "place_prefix"]
 
