@@ -213,3 +213,25 @@ def test_snapshot_reports_missing_permission(
 def test_snapshot_needs_a_target(capsys: pytest.CaptureFixture[str]) -> None:
     status, _, err = run(capsys, "snapshot", "-o", "x.json")
     assert status == 2 and "--cluster NAME and/or --subnet-id" in err
+
+
+def test_snapshot_prints_aws_text_escaped(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, stubbed: Any
+) -> None:
+    subnets = json.loads(EXAMPLE[0].read_text())
+    subnet_id = subnets["Subnets"][0]["SubnetId"]
+    subnets["Subnets"][0]["CidrBlock"] = "10.20.32.0/19\x1b[2J"
+    ids = {"Filters": [{"Name": "subnet-id", "Values": [subnet_id]}]}
+    stubbed.add_response("describe_subnets", subnets, ids)
+    stubbed.add_response(
+        "describe_network_interfaces",
+        {"NetworkInterfaces": []},
+        {**ids, "IncludeManagedResources": True},
+    )
+    stubbed.add_response(
+        "get_subnet_cidr_reservations", {"SubnetIpv4CidrReservations": []}, {"SubnetId": subnet_id}
+    )
+    args = ["snapshot", "--subnet-id", subnet_id, "-o", str(tmp_path / "s.json")]
+    status, out, err = run(capsys, *args)
+    assert status == 0, err
+    assert "\x1b" not in out and "10.20.32.0/19\\x1b[2J" in out

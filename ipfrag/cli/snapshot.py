@@ -25,6 +25,7 @@ from typing import Any
 
 from ipfrag.aws.live import planned_calls, read_live
 from ipfrag.aws.snapshot import save_snapshot
+from ipfrag.cli._text import safe
 from ipfrag.errors import InvalidArgument
 
 __all__ = ["register", "run"]
@@ -88,18 +89,18 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"read {len(raw.subnets)} subnets, {len(raw.network_interfaces)} network interfaces, "
         f"{len(raw.ipv4_cidr_reservations) + len(raw.ipv6_cidr_reservations)} CIDR "
-        f"reservations in {raw.metadata.get('region')}"
+        f"reservations in {safe(raw.metadata.get('region'))}"
     )
     if raw.metadata.get("auto_mode"):
         print(
-            f"cluster {raw.metadata.get('cluster')} runs EKS Auto Mode: its nodes take /28 "
+            f"cluster {safe(raw.metadata.get('cluster'))} runs EKS Auto Mode: its nodes take /28 "
             "prefixes, so free aligned /28s are what new nodes and pods need"
         )
     for warning in raw.metadata.get("warnings", ()):
-        print(f"warning: {warning}", file=sys.stderr)
+        print(f"warning: {safe(warning)}", file=sys.stderr)
     for subnet in raw.subnets:
         subnet_id = subnet.get("SubnetId", "?")
         why = ", ".join(sources.get(subnet_id, ()))
-        print(f"  {subnet_id}  {subnet.get('CidrBlock', '-')}  {why}")
+        print(f"  {safe(subnet_id)}  {safe(subnet.get('CidrBlock', '-'))}  {safe(why)}")
     print(f"wrote {path}; analyze it with: ipfrag analyze --snapshot {path}")
     return 0
