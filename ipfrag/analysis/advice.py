@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ipfrag.analysis.drain import drainable_node
+from ipfrag.analysis.report import _aws_reserved_blocks
 from ipfrag.analysis.report import block_prefixlen as _checked_prefixlen
 from ipfrag.errors import InvalidArgument, InvalidType
 from ipfrag.subnet import Network, Subnet
@@ -171,7 +172,7 @@ def advise_reservation(
     order, j = maxbits - size, maxbits - block
     base = int(subnet.cidr.network_address)
     per_node = None if pods_per_node is None else -(-pods_per_node // (1 << j))
-    reserved_blocks = {(int(a) - base) >> j for a in subnet.reserved_addresses}
+    reserved_blocks = _aws_reserved_blocks(subnet, j)
 
     def place(off: int, displaced: int, drain: set[str], holders: set[str]) -> Place:
         first, count = off >> j, 1 << (order - j)
@@ -208,7 +209,7 @@ def advise_reservation(
     displaced: dict[int, int] = defaultdict(int)
     drain: dict[int, set[str]] = defaultdict(set)
     holders: dict[int, set[str]] = defaultdict(set)
-    blocked = {(int(a) - base) >> order for a in subnet.reserved_addresses}
+    blocked = _aws_reserved_blocks(subnet, order)
     node_of: dict[str | None, str | None] = {}
     for a in subnet.allocations():
         if a.owner not in node_of:

@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ipfrag._gc import paused_gc
-from ipfrag.analysis.report import block_prefixlen
+from ipfrag.analysis.report import _aws_reserved_blocks, block_prefixlen
 from ipfrag.errors import InvalidArgument, InvalidType
 from ipfrag.subnet import Subnet
 
@@ -179,7 +179,7 @@ class Drain:
         prefixes: dict[str, int] = defaultdict(int)
         solo: dict[str, int] = defaultdict(int)  # blocks its own prefixes cover
         holders: dict[int, set[str]] = defaultdict(set)
-        blocked: set[int] = {(int(a) - base) >> j for a in subnet.reserved_addresses}
+        blocked = _aws_reserved_blocks(subnet, j)
         for a in subnet.allocations():
             if a.owner not in node_of:
                 node_of[a.owner] = (

@@ -341,6 +341,19 @@ def interfaces(subnet: Subnet) -> list[Interface]:
     return out
 
 
+def _aws_reserved_blocks(subnet: Subnet, order: int) -> set[int]:
+    """Indices of the order-``order`` blocks that hold an address AWS reserves. O(1).
+
+    (At most five addresses, so at most five blocks; never a prefix candidate.)
+
+    >>> import ipfrag
+    >>> sorted(_aws_reserved_blocks(ipfrag.Subnet("10.0.0.0/24"), 4))
+    [0, 15]
+    """
+    base = int(subnet.cidr.network_address)
+    return {(int(a) - base) >> order for a in subnet.reserved_addresses}
+
+
 def _free_blocks_total(histogram: Mapping[int, int], prefixlen: int) -> int:
     """Free aligned blocks of /prefixlen anywhere (reserved ranges included), from the histogram."""
     return sum(n << (prefixlen - plen) for plen, n in histogram.items() if plen <= prefixlen)
@@ -365,7 +378,7 @@ def score(subnet: Subnet, prefixlen: int | None = None) -> Score:
     j = subnet.cidr.max_prefixlen - length
     base = int(subnet.cidr.network_address)
     free = _free_blocks_total(subnet.histogram(), length)
-    reserved = {(int(a) - base) >> j for a in subnet.reserved_addresses}
+    reserved = _aws_reserved_blocks(subnet, j)
     used: dict[int, int] = defaultdict(int)
     for a in subnet.allocations():
         order = a.cidr.max_prefixlen - a.cidr.prefixlen
@@ -391,8 +404,7 @@ def _free_and_spoiled(subnet: Subnet, prefixlen: int | None) -> tuple[int, int]:
     """
     length = block_prefixlen(subnet, prefixlen)
     j = subnet.cidr.max_prefixlen - length
-    base = int(subnet.cidr.network_address)
-    reserved = len({(int(a) - base) >> j for a in subnet.reserved_addresses})
+    reserved = len(_aws_reserved_blocks(subnet, j))
     covered = sum(
         n << (length - plen) for plen, n in subnet.prefix_counts().items() if plen <= length
     )
