@@ -949,6 +949,26 @@ class Subnet:
         """
         return self._guarded(self._allocation(entry) for entry in self._ledger)
 
+    def allocation_values(self) -> Iterator[tuple[int, int, str | None, bool]]:
+        """Every allocation as plain values, in address order: ``(first, prefixlen, owner,
+        is_prefix)``, ``first`` being the allocation's first address as an int.
+
+        What :meth:`allocations` says, without building an address object per allocation:
+        the form for passes over tens of thousands of allocations (the analysis layer's
+        reports). Cost: O(allocations), a few times cheaper than :meth:`allocations`
+        (dense: plus an O(size) scan in C). Changing the subnet while the iterator runs
+        raises ``RuntimeError``, as for :meth:`allocations`.
+
+        >>> s = Subnet("10.0.0.0/24"); _ = s.allocate_prefix("10.0.0.16/28", owner="n")
+        >>> [(str(ipaddress.ip_address(f)), p, o, k) for f, p, o, k in s.allocation_values()]
+        [('10.0.0.16', 28, 'n', True)]
+        """
+        base, top, owners = self._base, self._maxbits, self._owners
+        return self._guarded(
+            (base + off, top - order, owners[oid], is_prefix)
+            for off, order, oid, is_prefix in self._ledger
+        )
+
     def _guarded(self, items: Iterator[_T]) -> Iterator[_T]:
         """``items``, stopped by ``RuntimeError`` as soon as the subnet changes (as a dict)."""
         ledger = self._ledger
@@ -1223,6 +1243,26 @@ class Subnet:
         name = _check_owner(owner)
         info = None if name is None else self._owner_info.get(name)
         return {} if info is None else _info_copy(info)
+
+    def owner_info_values(self, key: str) -> dict[str, Any]:
+        """One owner info key across the subnet: ``{owner: info[key]}`` for every owner whose
+        info has ``key`` (a list or mapping value is a copy).
+
+        The bulk form of ``owner_info(owner).get(key)``, for a pass over every owner (the
+        analysis layer groups holders by ``"kind"``). Raises :class:`~ipfrag.InvalidType`
+        if ``key`` is not a string. Cost: O(owners with info), one C-speed pass.
+
+        >>> s = Subnet("10.0.0.0/24")
+        >>> s.set_owner_info("eni-1", {"kind": "lambda"}); s.set_owner_info("eni-2", {})
+        >>> s.owner_info_values("kind")
+        {'eni-1': 'lambda'}
+        """
+        if not isinstance(key, str):
+            raise _wrong_type("an owner info key", "a string", key)
+        out = {owner: info[key] for owner, info in self._owner_info.items() if key in info}
+        if not _CONTAINERS.isdisjoint(map(type, out.values())):
+            out = {owner: _copy.deepcopy(value) for owner, value in out.items()}
+        return out
 
     # ---------------------------------------------------------- copy & state
     def copy(self) -> Subnet:
@@ -1583,23 +1623,29 @@ def _flat_copy(value: object) -> dict[str, Any] | None:
     Flat: a plain dict of plain ``str`` keys and plain ``str``, ``bool``, ``None``, 64-bit
     ``int`` or finite ``float`` values, which is what ``_json_copy`` would return for it,
     unchanged. Subclasses (str enums, dict subclasses), big ints, NaN and containers all
-    go the full way. O(len(value)), a tight loop.
+    go the full way. O(len(value)): the types are checked in C, and only numbers in Python.
     """
     if type(value) is not dict:
         return None
-    for key, item in value.items():
-        if type(key) is not str:
+    kinds = set(map(type, value.values()))
+    if not kinds <= _FLAT_TEXT:
+        if not kinds <= _FLAT_SCALARS:
             return None
-        kind = type(item)
-        if kind is str or kind is bool or item is None:
-            continue
-        if kind is int:
-            if -_FLAT_INT <= item < _FLAT_INT:
-                continue
-        elif kind is float and _isfinite(item):
-            continue
+        for item in value.values():
+            kind = type(item)
+            if kind is int:
+                if not -_FLAT_INT <= item < _FLAT_INT:
+                    return None
+            elif kind is float and not _isfinite(item):
+                return None
+    if not _STR_ONLY.issuperset(map(type, value)):
         return None
     return value.copy()
+
+
+_FLAT_TEXT = frozenset({str, bool, type(None)})
+_FLAT_SCALARS = _FLAT_TEXT | {int, float}
+_STR_ONLY = frozenset({str})
 
 
 def _info_copy(info: dict[str, Any]) -> dict[str, Any]:

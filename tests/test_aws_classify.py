@@ -8,12 +8,16 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import ipfrag
 from ipfrag.aws.classify import (
     SERVICE_RULES,
     Classification,
+    InterfaceFacts,
     OwnerKind,
+    _verdict,
     classify_interface,
     classify_interfaces,
 )
@@ -727,3 +731,43 @@ def test_description_names_the_load_balancer_flavour_whatever_the_type() -> None
 def test_endpoint_description_without_gateway_type_is_a_vpc_endpoint() -> None:
     found = classify_interface(eni("VPC Endpoint Interface vpce-0bb1e655f20ceaa99"))
     assert (found.kind, found.resource) == (OwnerKind.VPC_ENDPOINT, "vpce-0bb1e655f20ceaa99")
+
+
+_NODES = ["i-0123456789abcdef0", "i-0fedcba9876543210", None]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(range(len(CASES))),
+            st.sampled_from(_NODES),
+            st.sampled_from([0, 1, None]),
+            st.sampled_from(["in-use", "available"]),
+        ),
+        max_size=12,
+    )
+)
+def test_learning_nodes_reclassifies_exactly_what_it_can_change(
+    picks: list[tuple[int, str | None, int | None, str]],
+) -> None:
+    """classify_interfaces skips the second pass for verdicts already EKS: the same result
+    as re-running every interface of a learned node."""
+    items = []
+    for case, node, device, status in picks:
+        item = copy.deepcopy(CASES[case][1])
+        item["Status"] = status
+        if node is not None:
+            item["Attachment"] = {"InstanceId": node, "DeviceIndex": device}
+        else:
+            item.pop("Attachment", None)
+        items.append(item)
+    facts = [InterfaceFacts.from_item(i) for i in items]
+    trunks = {
+        f.eni_id: f.instance_id
+        for f in facts
+        if f.instance_id and f.eni_id and f.interface_type == "trunk"
+    }
+    first = [_verdict(f, (), trunks) for f in facts]
+    nodes = {c.instance_id for c in first if c.instance_id and c.is_eks}
+    expected = [_verdict(f, nodes, trunks) for f in facts]
+    assert classify_interfaces(items) == expected

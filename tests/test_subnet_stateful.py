@@ -556,6 +556,10 @@ class SubnetMachine(RuleBasedStateMachine):
         assert s.free_addresses == free.size
         assert s.used_addresses == sum(1 << k for k, _, _ in m.ledger.values())
         assert list(s.allocations()) == m.allocations()
+        assert list(s.allocation_values()) == [
+            (int(a.cidr.network_address), a.cidr.prefixlen, a.owner, a.kind == "prefix")
+            for a in m.allocations()
+        ]
         assert s.reservations == tuple(
             ipfrag.Reservation(m.network(o, k), kd, d)  # type: ignore[arg-type]
             for o, (k, kd, d) in sorted(m.reservations.items())

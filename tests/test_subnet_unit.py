@@ -231,6 +231,16 @@ def test_owner_queries() -> None:
     info["instance_id"] = "changed"
     assert s.owner_info("eni-2")["instance_id"] == "i-2", "owner_info returns a copy"
     assert s.owner_info("eni-9") == {}
+    s.set_owner_info("eni-1", {"tags": ["a"], "kind": None})
+    s.set_owner_info("eni-3", {"kind": "lambda"})
+    assert s.owner_info_values("instance_id") == {"eni-2": "i-2"}
+    assert s.owner_info_values("kind") == {"eni-1": None, "eni-3": "lambda"}
+    assert s.owner_info_values("nothing") == {}
+    tags = s.owner_info_values("tags")
+    tags["eni-1"].append("b")
+    assert s.owner_info("eni-1")["tags"] == ["a"], "owner_info_values copies containers"
+    with pytest.raises(ipfrag.InvalidType, match="owner info key"):
+        s.owner_info_values(4)  # type: ignore[arg-type]
     assert s.release_owner("eni-2") == 2
     assert s.release_owner("eni-2") == 0 and s.release_owner("eni-9") == 0
     assert s.free_addresses == 251 - 2

@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ipfrag.analysis.drain import drainable_node
+from ipfrag.analysis.drain import drainable_nodes
 from ipfrag.analysis.report import _aws_reserved_blocks
 from ipfrag.analysis.report import block_prefixlen as _checked_prefixlen
 from ipfrag.errors import InvalidArgument, InvalidType
@@ -210,15 +210,11 @@ def advise_reservation(
     drain: dict[int, set[str]] = defaultdict(set)
     holders: dict[int, set[str]] = defaultdict(set)
     blocked = _aws_reserved_blocks(subnet, order)
-    node_of: dict[str | None, str | None] = {}
-    for a in subnet.allocations():
-        if a.owner not in node_of:
-            node_of[a.owner] = (
-                None if a.owner is None else drainable_node(subnet.owner_info(a.owner))
-            )
-        node = node_of[a.owner]
-        off = int(a.cidr.network_address) - base
-        k = maxbits - a.cidr.prefixlen
+    node_of = drainable_nodes(subnet)
+    for first, prefixlen, owner, _ in subnet.allocation_values():
+        node = node_of.get(owner)
+        off = first - base
+        k = maxbits - prefixlen
         if k > order:
             # One allocation fills these places whole: no other holder to block them, and
             # they all displace the same; a few of them are enough to rank.
@@ -235,7 +231,7 @@ def advise_reservation(
                 continue
             displaced[p] += 1 << min(k, order)
             drain[p].add(node)
-            holders[p].add(a.owner or "")
+            holders[p].add(owner or "")
 
     def overlaps_reservation(p: int) -> bool:
         lo, hi = p << order, (p + 1) << order

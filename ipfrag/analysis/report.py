@@ -220,13 +220,9 @@ def block_prefixlen(subnet: Subnet, prefixlen: object = None) -> int:
     return prefixlen
 
 
-def _kind_of(subnet: Subnet, owner: str | None, cache: dict[str | None, str]) -> str:
-    kind = cache.get(owner)
-    if kind is None:
-        value = subnet.owner_info(owner).get("kind") if owner else None
-        kind = value if isinstance(value, str) else "unknown"
-        cache[owner] = kind
-    return kind
+def _kinds(subnet: Subnet) -> dict[str | None, str]:
+    """The owner info ``kind`` of every owner that has a string one (one bulk read)."""
+    return {o: k for o, k in subnet.owner_info_values("kind").items() if isinstance(k, str)}
 
 
 def holders_by_kind(subnet: Subnet) -> list[Holders]:
@@ -244,25 +240,24 @@ def holders_by_kind(subnet: Subnet) -> list[Holders]:
     [('lambda', 1)]
     """
     with paused_gc():
-        return _holders(subnet, subnet.allocations(), {})
+        return _holders(subnet.cidr.max_prefixlen, list(subnet.allocation_values()), _kinds(subnet))
 
 
 def _holders(
-    subnet: Subnet, allocations: Iterator[Any], kinds: dict[str | None, str]
+    top: int, allocations: list[tuple[int, int, str | None, bool]], kinds: dict[str | None, str]
 ) -> list[Holders]:
     owners: dict[str, set[str]] = defaultdict(set)
     singles: dict[str, int] = defaultdict(int)
     prefixes: dict[str, int] = defaultdict(int)
     in_prefixes: dict[str, int] = defaultdict(int)
-    for a in allocations:
-        kind = _kind_of(subnet, a.owner, kinds)
-        owners[kind].add(a.owner or "")
-        size = 1 << (a.cidr.max_prefixlen - a.cidr.prefixlen)  # num_addresses is slow
-        if a.kind == "prefix":
+    for _, prefixlen, owner, is_prefix in allocations:
+        kind = kinds.get(owner, "unknown")
+        owners[kind].add(owner or "")
+        if is_prefix:
             prefixes[kind] += 1
-            in_prefixes[kind] += size
+            in_prefixes[kind] += 1 << (top - prefixlen)
         else:
-            singles[kind] += size
+            singles[kind] += 1 << (top - prefixlen)
     result = [Holders(k, len(owners[k]), singles[k], prefixes[k], in_prefixes[k]) for k in owners]
     result.sort(key=lambda h: (-h.addresses, -h.total, h.kind))
     return result
@@ -380,11 +375,12 @@ def score(subnet: Subnet, prefixlen: int | None = None) -> Score:
     free = _free_blocks_total(subnet.histogram(), length)
     reserved = _aws_reserved_blocks(subnet, j)
     used: dict[int, int] = defaultdict(int)
-    for a in subnet.allocations():
-        order = a.cidr.max_prefixlen - a.cidr.prefixlen
-        if a.kind == "prefix" and order >= j:
+    top = subnet.cidr.max_prefixlen
+    for first, prefixlen, _, is_prefix in subnet.allocation_values():
+        order = top - prefixlen
+        if is_prefix and order >= j:
             continue  # covers whole blocks: prefix_allocated, never a candidate
-        used[(int(a.cidr.network_address) - base) >> j] += 1 << order
+        used[(first - base) >> j] += 1 << order
     full = fragmented = 0
     for block, n in used.items():
         if block not in reserved:
@@ -480,28 +476,29 @@ class Report:
         self._base = base
         self._j = j
 
-        kinds: dict[str | None, str] = {}
+        kinds = _kinds(subnet)
         self._kinds = kinds
         touched: dict[int, _Used] = {}
         covered: list[tuple[int, int, str | None]] = []  # first block, count, owner
-        allocations = list(subnet.allocations())
+        allocations = list(subnet.allocation_values())
+        top = subnet.cidr.max_prefixlen
         single = in_prefixes = 0
-        for a in allocations:
-            order = a.cidr.max_prefixlen - a.cidr.prefixlen
-            off = int(a.cidr.network_address) - base
-            if a.kind == "prefix":
+        for first, prefixlen, owner, is_prefix in allocations:
+            order = top - prefixlen
+            if is_prefix:
                 in_prefixes += 1 << order
+                if order >= j:
+                    covered.append(((first - base) >> j, 1 << (order - j), owner))
+                    continue
             else:
                 single += 1 << order
-            if a.kind == "prefix" and order >= j:
-                covered.append((off >> j, 1 << (order - j), a.owner))
-                continue
             # Smaller than a block (or a single address when blocks are single addresses).
-            u = touched.get(off >> j)
+            idx = (first - base) >> j
+            u = touched.get(idx)
             if u is None:
-                u = touched[off >> j] = _Used()
+                u = touched[idx] = _Used()
             u.used += 1 << order
-            u.owners[a.owner] = u.owners.get(a.owner, 0) + (1 << order)
+            u.owners[owner] = u.owners.get(owner, 0) + (1 << order)
         self._aws_reserved: dict[int, int] = defaultdict(int)  # block -> AWS-reserved addresses
         for address in subnet.reserved_addresses:
             self._aws_reserved[(int(address) - base) >> j] += 1
@@ -582,7 +579,7 @@ class Report:
         self.largest_free_prefixlen: int | None = min(self.histogram, default=None)
         self.largest_available_prefixlen = subnet.largest_free_prefixlen()
 
-        self.holders = _holders(subnet, iter(allocations), kinds)
+        self.holders = _holders(top, allocations, kinds)
         spoil_owners: dict[str, set[str]] = defaultdict(set)
         spoil_blocks: dict[str, int] = defaultdict(int)
         spoil_addresses: dict[str, int] = defaultdict(int)
@@ -591,7 +588,7 @@ class Report:
                 continue
             seen: set[str] = set()
             for owner, n in u.owners.items():
-                kind = _kind_of(subnet, owner, kinds)
+                kind = kinds.get(owner, "unknown")
                 spoil_owners[kind].add(owner or "")
                 spoil_addresses[kind] += n
                 if kind not in seen:

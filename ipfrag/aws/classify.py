@@ -697,7 +697,9 @@ def classify_interfaces(
     nodes = {c.instance_id for c in first if c.instance_id and c.is_eks}
     if not nodes:
         return first
+    # Knowing the EKS nodes only turns "not EKS" into "EKS" (a node's untagged primary ENI,
+    # trunk or EFA): verdicts already EKS stay as they are.
     return [
-        _verdict(f, nodes, trunk_nodes) if c.instance_id in nodes else c
+        _verdict(f, nodes, trunk_nodes) if not c.is_eks and c.instance_id in nodes else c
         for f, c in zip(facts, first, strict=True)
     ]
