@@ -499,20 +499,28 @@ class InterfaceFacts(NamedTuple):
         )
 
 
-def _eks_tagged(facts: InterfaceFacts) -> bool:
-    if any(key in _EKS_TAG_KEYS or key.startswith(_EKS_TAG_PREFIXES) for key in facts.tags):
-        return True
-    return "eks" in facts.operator.lower()
+@lru_cache(maxsize=1024)
+def _by_tag_keys(keys: tuple[str, ...]) -> tuple[bool, str | None]:
+    """What the tag keys alone say: whether one marks EKS, and the cluster a
+    ``kubernetes.io/cluster/<name>`` key names. Cached: interfaces share their tag keys
+    (every pod ENI of a cluster has the same ones)."""
+    eks = any(key in _EKS_TAG_KEYS or key.startswith(_EKS_TAG_PREFIXES) for key in keys)
+    n = len(_CLUSTER_TAG_PREFIX)
+    cluster = next((k[n:] for k in keys if k.startswith(_CLUSTER_TAG_PREFIX) and len(k) > n), None)
+    return eks, cluster
 
 
-def _cluster(tags: Mapping[str, str]) -> str | None:
-    for key in _CLUSTER_TAGS:
+def _eks_and_cluster(facts: InterfaceFacts) -> tuple[bool, str | None]:
+    """Whether the interface is tagged (or operated) for EKS, and its cluster by tag."""
+    tags = facts.tags
+    if not tags:
+        return "eks" in facts.operator.lower(), None
+    eks, cluster = _by_tag_keys(tuple(tags))
+    for key in _CLUSTER_TAGS:  # a value names the cluster before a key does
         if tags.get(key):
-            return tags[key]
-    for key in tags:
-        if key.startswith(_CLUSTER_TAG_PREFIX) and len(key) > len(_CLUSTER_TAG_PREFIX):
-            return key[len(_CLUSTER_TAG_PREFIX) :]
-    return None
+            cluster = tags[key]
+            break
+    return eks or "eks" in facts.operator.lower(), cluster
 
 
 def _format(label: str, name: str | None) -> str:
@@ -555,8 +563,7 @@ def _classify(
     interface_type, description = f.interface_type, f.description
     tags = f.tags
     instance_id = f.instance_id
-    eks = _eks_tagged(f)
-    cluster = _cluster(tags) if tags else None
+    eks, cluster = _eks_and_cluster(f)
 
     if interface_type == "trunk" or description.startswith(_TRUNK_DESCRIPTION):
         eks = eks or description.startswith(_TRUNK_DESCRIPTION) or instance_id in eks_instance_ids

@@ -68,6 +68,8 @@ import socket
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, Literal, NamedTuple, TypeAlias, TypeVar
 
@@ -1039,6 +1041,30 @@ def _facts(shape: Interface) -> InterfaceFacts:
     )
 
 
+_INFO_KEYS = (
+    "interface_type",
+    "description",
+    "status",
+    "requester_id",
+    "vpc_id",
+    "availability_zone",
+    "requester_managed",
+    "instance_id",
+    "device_index",
+)
+
+
+@lru_cache(maxsize=4096)
+def _verdict_info(c: Classification) -> dict[str, Any]:
+    """The owner info keys of a verdict (verdicts repeat: built once each; never changed)."""
+    return {
+        "kind": c.kind.value,
+        "label": c.label,
+        "is_eks": c.is_eks,
+        "drainable": c.kind.drainable,
+    }
+
+
 def _owner_info(
     shape: Interface, c: Classification, instances: Mapping[str, Any]
 ) -> dict[str, Any]:
@@ -1047,24 +1073,24 @@ def _owner_info(
     ``instances`` holds the names and states :func:`~ipfrag.aws.live.read_live` read
     (snapshot metadata ``instances``); the interface's instance gets them.
     """
-    info: dict[str, Any] = {
-        "interface_type": shape.InterfaceType,
-        "description": shape.Description,
-        "status": shape.Status,
-        "requester_id": shape.RequesterId,
-        "vpc_id": shape.VpcId,
-        "availability_zone": shape.AvailabilityZone,
-        "requester_managed": shape.RequesterManaged,
-    }
     attachment = shape.Attachment
-    if attachment is not None:
-        info["instance_id"] = attachment.InstanceId
-        info["device_index"] = attachment.DeviceIndex
-    info = {k: v for k, v in info.items() if v is not None}  # absent in AWS: absent here
-    info["kind"] = c.kind.value
-    info["label"] = c.label
-    info["is_eks"] = c.is_eks
-    info["drainable"] = c.kind.drainable
+    fields = zip(
+        _INFO_KEYS,
+        (
+            shape.InterfaceType,
+            shape.Description,
+            shape.Status,
+            shape.RequesterId,
+            shape.VpcId,
+            shape.AvailabilityZone,
+            shape.RequesterManaged,
+            attachment.InstanceId if attachment is not None else None,
+            attachment.DeviceIndex if attachment is not None else None,
+        ),
+        strict=True,
+    )
+    info: dict[str, Any] = {k: v for k, v in fields if v is not None}  # absent in AWS: absent
+    info.update(_verdict_info(c))
     if c.instance_id is not None:
         info["instance_id"] = c.instance_id
     if instances:
@@ -1119,6 +1145,175 @@ def _allocate_in_bulk(snapshot: Snapshot, enis: Iterable[_Interface], family: in
     return failed
 
 
+class _Bail(Exception):
+    """Raised by the fast lane at input it does not take exactly as the careful path would
+    (anything the careful path reports, notes or places item by item): start over carefully."""
+
+
+_FIELDS = {
+    4: ("PrivateIpAddress", "PrivateIpAddresses", "Ipv4Prefixes", "Ipv4Prefix"),
+    6: ("Ipv6Address", "Ipv6Addresses", "Ipv6Prefixes", "Ipv6Prefix"),
+}
+
+
+def _clean_entries(pairs: Sequence[tuple[_Item, Interface]], version: int) -> list[AllocationEntry]:
+    """The bulk entries of one family, addresses then prefixes, when every interface passes
+    the careful path's checks silently; else :class:`_Bail`. O(addresses + interfaces).
+
+    Checked here: every address parses (``inet_pton``, as the careful path's first try),
+    the top-level primary address is listed, every prefix passes :func:`_prefix`. Duplicate
+    addresses are left to the bulk allocation (it refuses them) for the loaded family, and
+    checked per interface for the other one.
+    """
+    key, list_key, prefix_key, prefix_sub = _FIELDS[version]
+    family, pton, from_bytes = _FAMILY[version], socket.inet_pton, int.from_bytes
+    try:
+        entries: list[AllocationEntry] = [
+            (from_bytes(pton(family, getattr(e, key)), "big"), shape.NetworkInterfaceId, "ip")
+            for _, shape in pairs
+            if (listed := getattr(shape, list_key))
+            for e in listed
+        ]
+    except (OSError, ValueError, TypeError):
+        raise _Bail from None
+    for item, shape in pairs:
+        primary, listed = getattr(shape, key), getattr(shape, list_key)
+        if primary is not None and not (
+            listed
+            and (
+                getattr(listed[0], key) == primary
+                or any(getattr(e, key) == primary for e in listed)
+            )
+        ):
+            raise _Bail  # unlisted (or listed in another spelling): the careful path decides
+        prefixes = getattr(shape, prefix_key)
+        for e in prefixes or ():
+            text = getattr(e, prefix_sub)
+            try:
+                _prefix(text, version, item, str)
+            except SnapshotFieldError:
+                raise _Bail from None
+            entries.append((text, shape.NetworkInterfaceId, "prefix"))
+    return entries
+
+
+def _check_clean(pairs: Sequence[tuple[_Item, Interface]], version: int) -> None:
+    """:func:`_clean_entries`'s checks, and no address listed twice on one interface (which
+    the careful path reports); for what is not allocated. Else :class:`_Bail`."""
+    singles = [(value, eni) for value, eni, kind in _clean_entries(pairs, version) if kind == "ip"]
+    if len(set(singles)) != len(singles):
+        raise _Bail
+
+
+def _place_fast(
+    snapshot: Snapshot,
+    interface_items: Sequence[_Item],
+    family: int,
+    instances: Mapping[str, Any],
+    problems: _Problems,
+    notes: list[str],
+) -> dict[str, int]:
+    """:func:`_place_carefully`'s result for clean input, in bulk: no per-interface records,
+    one bulk allocation per subnet; :class:`_Bail` at the first thing the careful path
+    would report or note (then nothing of this attempt is kept)."""
+    try:  # every item well-formed, at C speed
+        shapes = msgspec.convert([i.data for i in interface_items], list[Interface])
+    except msgspec.ValidationError:
+        raise _Bail from None
+    pairs = list(zip(interface_items, shapes, strict=True))
+    if len({shape.NetworkInterfaceId for shape in shapes}) != len(shapes):
+        raise _Bail  # listed twice: noted or reported by the careful path
+    # What is never allocated is checked all the same: the other family's addresses and
+    # prefixes, and those of interfaces in subnets not loaded.
+    other = attrgetter(*_FIELDS[10 - family][:3])  # the address, the list, the prefixes
+    _check_clean([p for p in pairs if any(other(p[1]))], 10 - family)
+    groups: dict[str, list[tuple[_Item, Interface]]] = defaultdict(list)
+    elsewhere: dict[str, int] = defaultdict(int)
+    for pair in pairs:
+        groups[pair[1].SubnetId].append(pair)
+    for subnet_id, group in groups.items():
+        if subnet_id not in snapshot:
+            elsewhere[subnet_id] = len(group)
+            _check_clean(group, family)
+            continue
+        try:
+            snapshot[subnet_id].allocate_many(_clean_entries(group, family))
+        except IpfragError:
+            raise _Bail from None  # the careful path names the item and the field
+    kinds = classify_interfaces([_facts(shape) for shape in shapes])
+    list_key, prefix_key = _FIELDS[family][1], _FIELDS[family][2]
+    for shape, kind in zip(shapes, kinds, strict=True):
+        subnet = snapshot.get(shape.SubnetId)
+        if subnet is not None and (getattr(shape, list_key) or getattr(shape, prefix_key)):
+            subnet.set_owner_info(shape.NetworkInterfaceId, _owner_info(shape, kind, instances))
+    return elsewhere
+
+
+def _place_carefully(
+    snapshot: Snapshot,
+    interface_items: Sequence[_Item],
+    family: int,
+    instances: Mapping[str, Any],
+    problems: _Problems,
+    notes: list[str],
+) -> dict[str, int]:
+    """Allocate the interfaces' addresses and prefixes and attach their owner info, each
+    problem named by interface and field; returns the interfaces per subnet not loaded."""
+    by_id = _dedupe(
+        _interfaces(interface_items, problems),
+        lambda e: e.eni_id,
+        lambda e: e.data,
+        lambda e: f"network interface {e.eni_id}",
+        problems,
+        notes,
+    )
+    # Classified all together: a node's VPC CNI ENIs tell that its primary ENI is an EKS node's.
+    kinds = classify_interfaces(_facts(e.shape) for e in by_id.values())
+    elsewhere: dict[str, int] = defaultdict(int)
+    list_key, sub_key = (
+        ("PrivateIpAddresses", "PrivateIpAddress")
+        if family == 4
+        else ("Ipv6Addresses", "Ipv6Address")
+    )
+    top_key = "PrivateIpAddress" if family == 4 else "Ipv6Address"
+    prefix_key = "Ipv4Prefixes" if family == 4 else "Ipv6Prefixes"
+    prefix_sub = "Ipv4Prefix" if family == 4 else "Ipv6Prefix"
+    bulk_failed = _allocate_in_bulk(snapshot, by_id.values(), family)
+    for eni, kind in zip(by_id.values(), kinds, strict=True):
+        subnet = snapshot.get(eni.subnet_id)
+        if subnet is None:
+            elsewhere[eni.subnet_id] += 1
+            continue
+        owner = eni.eni_id
+        if eni.subnet_id not in bulk_failed:
+            if _listed(eni, family):
+                subnet.set_owner_info(owner, _owner_info(eni.shape, kind, instances))
+            continue
+        # The bulk allocation refused this subnet's data: one item at a time, so that
+        # each problem names its interface and field (and lenient mode skips just it).
+        placed = 0
+        for i, value, text in eni.ipv4 if family == 4 else eni.ipv6:
+            try:
+                subnet.allocate_ip(value, owner=owner)
+                placed += 1
+            except IpfragError as e:
+                path = top_key if i < 0 else f"{list_key}[{i}].{sub_key}"
+                problem = _allocation_problem(e, subnet, eni.subnet_id, "address", text)
+                problems.report(SnapshotFieldError(eni.item, path, problem))
+        for i, _, text in eni.ipv4_prefixes if family == 4 else eni.ipv6_prefixes:
+            try:
+                subnet.allocate_prefix(text, owner=owner)
+                placed += 1
+            except IpfragError as e:
+                problem = _allocation_problem(e, subnet, eni.subnet_id, "prefix", text)
+                problems.report(
+                    SnapshotFieldError(eni.item, f"{prefix_key}[{i}].{prefix_sub}", problem)
+                )
+        if placed:
+            subnet.set_owner_info(owner, _owner_info(eni.shape, kind, instances))
+    return elsewhere
+
+
 def _build(
     subnet_items: Sequence[_Item],
     interface_items: Sequence[_Item],
@@ -1131,16 +1326,22 @@ def _build(
     seed: int | None = None,
 ) -> Snapshot:
     with paused_gc():
-        return _build_subnets(
-            subnet_items,
-            interface_items,
-            reservation_items,
-            family=family,
-            lenient=lenient,
-            metadata=metadata,
-            policy=policy,
-            seed=seed,
-        )
+        for fast in (True, False):
+            try:
+                return _build_subnets(
+                    subnet_items,
+                    interface_items,
+                    reservation_items,
+                    family=family,
+                    lenient=lenient,
+                    metadata=metadata,
+                    policy=policy,
+                    seed=seed,
+                    fast=fast,
+                )
+            except _Bail:
+                continue  # input the fast lane does not take: start over on the careful path
+    raise AssertionError("the careful path never bails")  # pragma: no cover
 
 
 def _build_subnets(
@@ -1153,6 +1354,7 @@ def _build_subnets(
     metadata: Mapping[str, Any],
     policy: Policy,
     seed: int | None,
+    fast: bool,
 ) -> Snapshot:
     problems = _Problems(lenient)
     notes: list[str] = []
@@ -1210,60 +1412,10 @@ def _build_subnets(
         except IpfragError as e:
             problems.report(SnapshotFieldError(res.item, "Cidr", f"{res.cidr}: {e}"))
 
-    by_id = _dedupe(
-        _interfaces(interface_items, problems),
-        lambda e: e.eni_id,
-        lambda e: e.data,
-        lambda e: f"network interface {e.eni_id}",
-        problems,
-        notes,
-    )
     listed = metadata.get("instances")
     instances: Mapping[str, Any] = listed if isinstance(listed, Mapping) else {}
-    # Classified all together: a node's VPC CNI ENIs tell that its primary ENI is an EKS node's.
-    kinds = classify_interfaces(_facts(e.shape) for e in by_id.values())
-    elsewhere: dict[str, int] = defaultdict(int)
-    list_key, sub_key = (
-        ("PrivateIpAddresses", "PrivateIpAddress")
-        if family == 4
-        else ("Ipv6Addresses", "Ipv6Address")
-    )
-    top_key = "PrivateIpAddress" if family == 4 else "Ipv6Address"
-    prefix_key = "Ipv4Prefixes" if family == 4 else "Ipv6Prefixes"
-    prefix_sub = "Ipv4Prefix" if family == 4 else "Ipv6Prefix"
-    bulk_failed = _allocate_in_bulk(snapshot, by_id.values(), family)
-    for eni, kind in zip(by_id.values(), kinds, strict=True):
-        subnet = snapshot.get(eni.subnet_id)
-        if subnet is None:
-            elsewhere[eni.subnet_id] += 1
-            continue
-        owner = eni.eni_id
-        if eni.subnet_id not in bulk_failed:
-            if _listed(eni, family):
-                subnet.set_owner_info(owner, _owner_info(eni.shape, kind, instances))
-            continue
-        # The bulk allocation refused this subnet's data: one item at a time, so that
-        # each problem names its interface and field (and lenient mode skips just it).
-        placed = 0
-        for i, value, text in eni.ipv4 if family == 4 else eni.ipv6:
-            try:
-                subnet.allocate_ip(value, owner=owner)
-                placed += 1
-            except IpfragError as e:
-                path = top_key if i < 0 else f"{list_key}[{i}].{sub_key}"
-                problem = _allocation_problem(e, subnet, eni.subnet_id, "address", text)
-                problems.report(SnapshotFieldError(eni.item, path, problem))
-        for i, _, text in eni.ipv4_prefixes if family == 4 else eni.ipv6_prefixes:
-            try:
-                subnet.allocate_prefix(text, owner=owner)
-                placed += 1
-            except IpfragError as e:
-                problem = _allocation_problem(e, subnet, eni.subnet_id, "prefix", text)
-                problems.report(
-                    SnapshotFieldError(eni.item, f"{prefix_key}[{i}].{prefix_sub}", problem)
-                )
-        if placed:
-            subnet.set_owner_info(owner, _owner_info(eni.shape, kind, instances))
+    place = _place_fast if fast else _place_carefully
+    elsewhere = place(snapshot, interface_items, family, instances, problems, notes)
     for subnet_id, count in sorted(elsewhere.items()):
         why = (
             f"has no IPv{family} CIDR"
