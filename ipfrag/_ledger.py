@@ -40,6 +40,11 @@ class Ledger(abc.ABC):
     def add(self, offset: int, order: int, owner_id: int, is_prefix: bool) -> None:
         """Record an allocation (the caller has checked it is free). O(1)."""
 
+    def add_many(self, entries: list[Entry]) -> None:
+        """Record many allocations (checked free by the caller), as ``add`` one by one. O(n)."""
+        for offset, order, owner_id, is_prefix in entries:
+            self.add(offset, order, owner_id, is_prefix)
+
     @abc.abstractmethod
     def remove(self, offset: int) -> None:
         """Forget the allocation starting at ``offset``. O(1)."""
@@ -93,6 +98,18 @@ class DenseLedger(Ledger):
         self.changes += 1
         if is_prefix:
             self.prefixes[order] += 1
+
+    def add_many(self, entries: list[Entry]) -> None:
+        start, owner, prefixes = self._start, self._owner, self.prefixes
+        for offset, order, owner_id, is_prefix in entries:
+            if is_prefix:
+                start[offset] = (order + 1) | _PREFIX
+                prefixes[order] += 1
+            else:
+                start[offset] = order + 1
+            owner[offset] = owner_id
+        self._count += len(entries)
+        self.changes += len(entries)
 
     def remove(self, offset: int) -> None:
         v = self._start[offset]

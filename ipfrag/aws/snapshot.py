@@ -1156,9 +1156,11 @@ _FIELDS = {
 }
 
 
-def _clean_entries(pairs: Sequence[tuple[_Item, Interface]], version: int) -> list[AllocationEntry]:
-    """The bulk entries of one family, addresses then prefixes, when every interface passes
-    the careful path's checks silently; else :class:`_Bail`. O(addresses + interfaces).
+def _clean_entries(
+    pairs: Sequence[tuple[_Item, Interface]], version: int
+) -> tuple[list[AllocationEntry], list[AllocationEntry]]:
+    """The bulk entries of one family, ``(addresses, prefixes)``, when every interface
+    passes the careful path's checks silently; else :class:`_Bail`. O(addresses + interfaces).
 
     Checked here: every address parses (``inet_pton``, as the careful path's first try),
     the top-level primary address is listed, every prefix passes :func:`_prefix`. Duplicate
@@ -1168,7 +1170,7 @@ def _clean_entries(pairs: Sequence[tuple[_Item, Interface]], version: int) -> li
     key, list_key, prefix_key, prefix_sub = _FIELDS[version]
     family, pton, from_bytes = _FAMILY[version], socket.inet_pton, int.from_bytes
     try:
-        entries: list[AllocationEntry] = [
+        singles: list[AllocationEntry] = [
             (from_bytes(pton(family, getattr(e, key)), "big"), shape.NetworkInterfaceId, "ip")
             for _, shape in pairs
             if (listed := getattr(shape, list_key))
@@ -1176,6 +1178,7 @@ def _clean_entries(pairs: Sequence[tuple[_Item, Interface]], version: int) -> li
         ]
     except (OSError, ValueError, TypeError):
         raise _Bail from None
+    prefixes: list[AllocationEntry] = []
     for item, shape in pairs:
         primary, listed = getattr(shape, key), getattr(shape, list_key)
         if primary is not None and not (
@@ -1186,21 +1189,20 @@ def _clean_entries(pairs: Sequence[tuple[_Item, Interface]], version: int) -> li
             )
         ):
             raise _Bail  # unlisted (or listed in another spelling): the careful path decides
-        prefixes = getattr(shape, prefix_key)
-        for e in prefixes or ():
+        for e in getattr(shape, prefix_key) or ():
             text = getattr(e, prefix_sub)
             try:
                 _prefix(text, version, item, str)
             except SnapshotFieldError:
                 raise _Bail from None
-            entries.append((text, shape.NetworkInterfaceId, "prefix"))
-    return entries
+            prefixes.append((text, shape.NetworkInterfaceId, "prefix"))
+    return singles, prefixes
 
 
 def _check_clean(pairs: Sequence[tuple[_Item, Interface]], version: int) -> None:
     """:func:`_clean_entries`'s checks, and no address listed twice on one interface (which
     the careful path reports); for what is not allocated. Else :class:`_Bail`."""
-    singles = [(value, eni) for value, eni, kind in _clean_entries(pairs, version) if kind == "ip"]
+    singles = [(value, eni) for value, eni, _ in _clean_entries(pairs, version)[0]]
     if len(set(singles)) != len(singles):
         raise _Bail
 
@@ -1237,7 +1239,10 @@ def _place_fast(
             _check_clean(group, family)
             continue
         try:
-            snapshot[subnet_id].allocate_many(_clean_entries(group, family))
+            # Addresses (ints: allocate_many's quickest path), then prefixes, as the careful
+            # path orders them; a refusal of either discards this whole attempt.
+            for entries in _clean_entries(group, family):
+                snapshot[subnet_id].allocate_many(entries)
         except IpfragError:
             raise _Bail from None  # the careful path names the item and the field
     kinds = classify_interfaces([_facts(shape) for shape in shapes])
