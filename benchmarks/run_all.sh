@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=benchmarks/results
 python -m benchmarks.compare --json "$out/compare.json" | tee "$out/compare.txt"
+# Issue 10's absolute targets scaled by its reference commit, measured in the same run.
+python -m benchmarks.calibrate --json "$out/calibrate.json" | tee "$out/calibrate.txt"
 python -m benchmarks.sim --out "$out/sim.txt"
 python -m benchmarks.analysis | tee "$out/analysis.txt"
 python -m benchmarks.load_snapshot --repeat 3 --json "$out/load_snapshot.json" \

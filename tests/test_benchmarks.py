@@ -267,3 +267,33 @@ def test_examples_in_docstrings(module: str) -> None:
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted > 0
     assert result.failed == 0
+
+
+def test_calibrate_scales_the_targets_by_a_reference_measured_in_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The reference (here HEAD, exported with git archive) and this tree's cores are
+    measured in separate processes; every target is scaled by the reference's factor."""
+    from benchmarks import calibrate
+
+    if not (calibrate.ROOT / ".git").exists():
+        pytest.skip("not a git checkout: no reference to export")
+    out = tmp_path / "calibrate.json"
+    args = ["--reference", "HEAD", "--rounds", "1", "--ops", "50", "--fills", "1"]
+    assert calibrate.main([*args, "--json", str(out)]) == 0
+    r = json.loads(out.read_text())
+    text = capsys.readouterr().out
+    cores = ["c", "python"] if IMPLEMENTATION == "c" else ["python"]
+    assert list(r["best"]) == ["reference", *cores]
+    factor = r["machine_factor"]
+    for key, issue in calibrate.ISSUE.items():
+        assert factor[key] == pytest.approx(r["best"]["reference"][key] / issue)
+    assert [(t["metric"], t["core"]) for t in r["targets"]] == [
+        k for k in calibrate.TARGETS if k[1] in cores
+    ]
+    for t in r["targets"]:
+        assert t["scaled_target"] == pytest.approx(t["issue_target"] * factor[t["metric"]])
+        assert t["met"] == (t["measured"] <= t["scaled_target"])
+        assert ("met" if t["met"] else "NOT MET") in text
+    # Without the commit, only this tree's figures.
+    assert calibrate.run("no-such-commit", 1, 50, 1)["reference"] is None
