@@ -174,3 +174,19 @@ def test_memory_of_a_16_matches_the_pure_layout() -> None:
     assert CBitmapSpace is not None
     c, py = CBitmapSpace(16), PyBitmapSpace(16)
     assert c.memory_bytes() <= py.memory_bytes() * 1.1 + 8192
+
+
+def test_random_picks_draw_in_c_what_randrange_draws() -> None:
+    """The compiled core draws a plain Random's picks in C: the import-time check passed,
+    and the draws equal randrange's, generator state included."""
+    from ipfrag.core import _ctree, cbitmap
+
+    assert cbitmap._C_DRAWS
+    for n in (1, 7, 1000, 1 << 16, 3 << 20):
+        a, b = random.Random(n), random.Random(n)
+        assert [a.randrange(n) for _ in range(50)] == [
+            _ctree.randbelow(b.getrandbits, n) for _ in range(50)
+        ]
+        assert a.getstate() == b.getstate()
+    with pytest.raises(ValueError, match="0 < n"):
+        _ctree.randbelow(random.Random(1).getrandbits, 0)

@@ -538,16 +538,10 @@ Tree_descend_block(Tree *t, PyObject *const *args, Py_ssize_t nargs)
     return PyLong_FromLongLong((index << level) + (r << k));
 }
 
-/* take_address(r): claim the r-th free address of the whole space (0 <= r < free count)
- * and return its offset: descend_address from the root and claim, in one call. */
-static PyObject *
-Tree_take_address(Tree *t, PyObject *arg)
+/* Claim the r-th free address of the whole space (0 <= r < cnt[0]); its offset. */
+static int64_t
+take_nth_address(Tree *t, int64_t r)
 {
-    int64_t r;
-    if (as_index(arg, 0, t->cnt[0] - 1, &r) < 0) {
-        PyErr_SetString(PyExc_IndexError, "bad descent");
-        return NULL;
-    }
     int level = t->bits;
     int64_t index = 0, free_ = t->cnt[0];
     while (free_ != (int64_t)1 << level) {
@@ -565,7 +559,139 @@ Tree_take_address(Tree *t, PyObject *arg)
     }
     int64_t off = (index << level) + r;
     do_claim(t, off, 0);
-    return PyLong_FromLongLong(off);
+    return off;
+}
+
+/* take_address(r): claim the r-th free address of the whole space (0 <= r < free count)
+ * and return its offset: descend_address from the root and claim, in one call. */
+static PyObject *
+Tree_take_address(Tree *t, PyObject *arg)
+{
+    int64_t r;
+    if (as_index(arg, 0, t->cnt[0] - 1, &r) < 0) {
+        PyErr_SetString(PyExc_IndexError, "bad descent");
+        return NULL;
+    }
+    return PyLong_FromLongLong(take_nth_address(t, r));
+}
+
+/* Claim the r-th free block of order k (tracked, or the whole space free); its offset. */
+static int64_t
+take_nth_block(Tree *t, int k, int64_t r)
+{
+    int level = t->bits;
+    int64_t index = 0;
+    int full = t->cnt[level] == 1;
+    while (!full) {
+        level -= 1;
+        index *= 2;
+        int64_t left = child_count(t, k, level, index);
+        if (r >= left) {
+            r -= left;
+            index += 1;
+        }
+        full = lv_get(t, level, index) == (int64_t)1 << level;
+    }
+    int64_t off = (index << level) + (r << k);
+    do_claim(t, off, k);
+    return off;
+}
+
+/* The draw of random.Random.randrange(n) for 0 < n < 2**62, made with the generator's own
+ * getrandbits (what Random._randbelow_with_getrandbits does): k = n.bit_length() bits,
+ * again until below n. -1 with an exception set if getrandbits fails. */
+static int64_t
+randbelow(PyObject *getrandbits, int64_t n)
+{
+    int k = 0;
+    while (k < 63 && ((int64_t)1 << k) <= n)
+        k++;
+    PyObject *bits = PyLong_FromLong(k);
+    if (bits == NULL)
+        return -1;
+    int64_t r;
+    do {
+        PyObject *v = PyObject_CallOneArg(getrandbits, bits);
+        if (v == NULL) {
+            Py_DECREF(bits);
+            return -1;
+        }
+        r = PyLong_AsLongLong(v);
+        Py_DECREF(v);
+        if (r == -1 && PyErr_Occurred()) {
+            Py_DECREF(bits);
+            return -1;
+        }
+    } while (r >= n);
+    Py_DECREF(bits);
+    return r;
+}
+
+/* randbelow(getrandbits, n): the module-level form of the draw, for the wrapper's check
+ * that it equals random.Random.randrange(n) on this Python. */
+static PyObject *
+ctree_randbelow(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    int64_t n;
+    if (!nargs_is(nargs, 2, "randbelow"))
+        return NULL;
+    if (as_index(args[1], 1, ((int64_t)1 << 62) - 1, &n) < 0) {
+        PyErr_SetString(PyExc_ValueError, "randbelow() needs 0 < n < 2**62");
+        return NULL;
+    }
+    int64_t r = randbelow(args[0], n);
+    return r < 0 ? NULL : PyLong_FromLongLong(r);
+}
+
+/* take_random_address(getrandbits): base.take_address's "random" policy in one call: one
+ * draw below the free count, then the descent-and-claim. The offset, or -1 when nothing
+ * is free (no draw made). */
+static PyObject *
+Tree_take_random_address(Tree *t, PyObject *getrandbits)
+{
+    if (t->cnt[0] == 0)
+        return PyLong_FromLong(-1);
+    int64_t r = randbelow(getrandbits, t->cnt[0]);
+    return r < 0 ? NULL : PyLong_FromLongLong(take_nth_address(t, r));
+}
+
+/* take_random_block(order, getrandbits): base.take_block's "random" policy in one call,
+ * the same draws in the same order. While at least half the order's blocks are free, a
+ * random block is tried until a free one is claimed; otherwise one draw below the free
+ * count and the descent-and-claim. The offset; -1 when no block is free; -2 (no draw
+ * made) when the order must be tracked first, as base.take_block would track it. */
+static PyObject *
+Tree_take_random_block(Tree *t, PyObject *const *args, Py_ssize_t nargs)
+{
+    int64_t order;
+    if (!nargs_is(nargs, 2, "take_random_block"))
+        return NULL;
+    if (as_index(args[0], 0, t->bits, &order) < 0) {
+        PyErr_SetString(PyExc_IndexError, "order outside 0..bits");
+        return NULL;
+    }
+    int k = (int)order;
+    int64_t total = t->cnt[k], blocks = (int64_t)1 << (t->bits - k);
+    if (2 * total >= blocks) {
+        for (;;) {
+            int64_t r = randbelow(args[1], blocks);
+            if (r < 0)
+                return NULL;
+            if (lv_get(t, k, r) == (int64_t)1 << k) {
+                do_claim(t, r << k, k);
+                return PyLong_FromLongLong(r << k);
+            }
+        }
+    }
+    int64_t full_space = (int64_t)1 << t->bits;
+    if (0 < k && k < t->bits && 0 < t->cnt[0] && t->cnt[0] < full_space && t->tt[k] == NULL)
+        return PyLong_FromLong(-2);
+    if (total == 0)
+        return PyLong_FromLong(-1);
+    int64_t r = randbelow(args[1], total);
+    if (r < 0)
+        return NULL;
+    return PyLong_FromLongLong(k == 0 ? take_nth_address(t, r) : take_nth_block(t, k, r));
 }
 
 /* take_block(order, r): claim the r-th free block of a tracked order (or of any order
@@ -581,26 +707,11 @@ Tree_take_block(Tree *t, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_IndexError, "bad descent");
         return NULL;
     }
-    int level = t->bits, k = (int)order;
-    int64_t index = 0;
-    int full = t->cnt[level] == 1;
-    if (!full && t->tt[k] == NULL) {
+    if (t->cnt[t->bits] != 1 && t->tt[order] == NULL) {
         PyErr_SetString(PyExc_IndexError, "bad descent: order not tracked");
         return NULL;
     }
-    while (!full) {
-        level -= 1;
-        index *= 2;
-        int64_t left = child_count(t, k, level, index);
-        if (r >= left) {
-            r -= left;
-            index += 1;
-        }
-        full = lv_get(t, level, index) == (int64_t)1 << level;
-    }
-    int64_t off = (index << level) + (r << k);
-    do_claim(t, off, k);
-    return PyLong_FromLongLong(off);
+    return PyLong_FromLongLong(take_nth_block(t, (int)order, r));
 }
 
 static PyObject *
@@ -854,6 +965,8 @@ static PyMethodDef Tree_methods[] = {
     {"descend_block", (PyCFunction)(void (*)(void))Tree_descend_block, METH_FASTCALL, "descend_block(order, r, level, index)"},
     {"take_address", (PyCFunction)Tree_take_address, METH_O, "take_address(r): claim the r-th free address, return its offset"},
     {"take_block", (PyCFunction)(void (*)(void))Tree_take_block, METH_FASTCALL, "take_block(order, r): claim the r-th free block, return its offset"},
+    {"take_random_address", (PyCFunction)Tree_take_random_address, METH_O, "take_random_address(getrandbits) -> offset, or -1"},
+    {"take_random_block", (PyCFunction)(void (*)(void))Tree_take_random_block, METH_FASTCALL, "take_random_block(order, getrandbits) -> offset, -1 none, -2 track first"},
     {"fullest_partial", (PyCFunction)(void (*)(void))Tree_fullest_partial, METH_FASTCALL, "fullest_partial(unit, lo, hi)"},
     {"find", (PyCFunction)(void (*)(void))Tree_find, METH_FASTCALL, "find(level, value, lo, hi) -> index or -1"},
     {"lowest_maximal", (PyCFunction)(void (*)(void))Tree_lowest_maximal, METH_FASTCALL, "lowest_maximal(order) -> offset or -1"},
@@ -879,11 +992,17 @@ static PyTypeObject TreeType = {
     .tp_as_sequence = &Tree_as_sequence,
 };
 
+static PyMethodDef ctree_functions[] = {
+    {"randbelow", (PyCFunction)(void (*)(void))ctree_randbelow, METH_FASTCALL, "randbelow(getrandbits, n): random.Random.randrange(n)'s draw"},
+    {NULL},
+};
+
 static struct PyModuleDef ctree_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "ipfrag.core._ctree",
     .m_doc = "The compiled dense count tree of ipfrag's core (optional; see cbitmap.py).",
     .m_size = -1,
+    .m_methods = ctree_functions,
 };
 
 PyMODINIT_FUNC

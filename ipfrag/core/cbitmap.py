@@ -11,16 +11,34 @@ extension was not built (no C compiler at install time).
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterable
 
 from ipfrag.core import _ctree
-from ipfrag.core.base import Block
+from ipfrag.core.base import Block, Policy
 from ipfrag.core.bitmap import BitmapSpace, _check_dense
 from ipfrag.errors import AddressInUse, NotAllocated, OutsideSubnet
 
 __all__ = ["CBitmapSpace"]
 
 _OK, _BUSY = 0, 1
+_NONE_FREE, _TRACK_FIRST = -1, -2
+
+
+def _draws_match() -> bool:
+    """Whether the C draw is ``random.Random.randrange``'s on this Python (same numbers,
+    same generator state after), checked once at import on seeded generators."""
+    for n in (1, 2, 3, 5, 255, 256, 4097, 65_535, 1 << 24, (1 << 40) + 7):
+        a, b = random.Random(n), random.Random(n)
+        if [a.randrange(n) for _ in range(20)] != [
+            _ctree.randbelow(b.getrandbits, n) for _ in range(20)
+        ] or a.getstate() != b.getstate():
+            return False  # pragma: no cover - a Python whose randrange draws differently
+    return True
+
+
+_C_DRAWS = _draws_match()
+"""The random picks of a plain ``random.Random`` are drawn in C (else in Python)."""
 
 
 class CBitmapSpace(BitmapSpace):
@@ -116,6 +134,35 @@ class CBitmapSpace(BitmapSpace):
             # The C checks refused (or could not read) a block: the Python checks say
             # which and why, or, when the pairs were merely not tuples, claim them here.
             self._claim_bulk(self._checked_blocks(items))
+
+    def take_address(self, policy: Policy, rng: random.Random | None, unit: int = 0) -> int | None:
+        """As :meth:`AddressSpace.take_address <ipfrag.core.AddressSpace.take_address>`; with
+        a plain ``random.Random``, the "random" pick's draw is made in C too (the same draw).
+        Cost: O(bits) in C.
+
+        >>> sp = CBitmapSpace(8); sp.take_address("random", random.Random(1)) is not None
+        True
+        """
+        if policy == "random" and type(rng) is random.Random and _C_DRAWS:
+            offset = self._t.take_random_address(rng.getrandbits)
+            return None if offset == _NONE_FREE else offset
+        return super().take_address(policy, rng, unit)
+
+    def take_block(self, order: int, policy: Policy, rng: random.Random | None) -> int | None:
+        """As :meth:`AddressSpace.take_block <ipfrag.core.AddressSpace.take_block>`; with a
+        plain ``random.Random``, the "random" pick (its draws, tries and claim) runs in C,
+        drawing exactly what the Python pick draws. Cost: O(bits) in C per try.
+
+        >>> sp = CBitmapSpace(8); sp.take_block(4, "random", random.Random(1)) % 16
+        0
+        """
+        if policy == "random" and type(rng) is random.Random and _C_DRAWS:
+            offset = self._t.take_random_block(order, rng.getrandbits)
+            if offset == _TRACK_FIRST:  # where the Python pick tracks the order: here too
+                self.track(order)
+                offset = self._t.take_random_block(order, rng.getrandbits)
+            return None if offset == _NONE_FREE else offset
+        return super().take_block(order, policy, rng)
 
     def _take_nth(self, order: int, r: int) -> int:
         # One descent-and-claim in C.
