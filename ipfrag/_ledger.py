@@ -11,6 +11,7 @@ from __future__ import annotations
 import abc
 from array import array
 from collections.abc import Iterator
+from itertools import compress
 
 __all__ = ["DenseLedger", "Ledger", "SparseLedger", "make_ledger"]
 
@@ -60,6 +61,10 @@ class Ledger(abc.ABC):
     @abc.abstractmethod
     def __iter__(self) -> Iterator[Entry]:
         """Every allocation, ascending by offset."""
+
+    def entries(self) -> list[Entry]:
+        """Every allocation, ascending by offset, as a list. O(allocations)."""
+        return list(self)
 
     @abc.abstractmethod
     def __len__(self) -> int:
@@ -148,6 +153,14 @@ class DenseLedger(Ledger):
             assert entry is not None
             yield entry
             pos = marks.find(1, pos + 1)
+
+    def entries(self) -> list[Entry]:
+        start, owner = self._start, self._owner
+        return [
+            (pos, (v & 0x7F) - 1, owner[pos], v >= _PREFIX)
+            for pos in compress(range(len(start)), start)  # the starts, found at C speed
+            for v in (start[pos],)
+        ]
 
     def __len__(self) -> int:
         return self._count

@@ -240,7 +240,7 @@ def holders_by_kind(subnet: Subnet) -> list[Holders]:
     [('lambda', 1)]
     """
     with paused_gc():
-        return _holders(subnet.cidr.max_prefixlen, list(subnet.allocation_values()), _kinds(subnet))
+        return _holders(subnet.cidr.max_prefixlen, subnet.allocation_values(), _kinds(subnet))
 
 
 def _holders(
@@ -480,7 +480,7 @@ class Report:
         self._kinds = kinds
         touched: dict[int, _Used] = {}
         covered: list[tuple[int, int, str | None]] = []  # first block, count, owner
-        allocations = list(subnet.allocation_values())
+        allocations = subnet.allocation_values()
         top = subnet.cidr.max_prefixlen
         single = in_prefixes = 0
         for first, prefixlen, owner, is_prefix in allocations:
