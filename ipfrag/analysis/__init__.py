@@ -10,7 +10,8 @@ Built on :class:`~ipfrag.Subnet`'s public API only (it never imports :mod:`ipfra
   cheap enough to call at every simulation step;
 - maps: :func:`text_map`, :func:`to_svg`, :func:`to_png` (extra ``[plot]``),
   :func:`subnet_html` for notebooks;
-- :class:`Drain` (``.nodes``, ``.plan(k)``): what draining EKS nodes frees;
+- :class:`Drain` (``.nodes``, ``.plan(k)``): what draining EKS nodes frees, the nodes
+  being what :func:`drainable_node` / :func:`drainable_nodes` read in owner info;
 - :func:`advise_reservation`: where a ``prefix`` CIDR reservation fits.
 
 >>> import ipfrag
@@ -20,7 +21,7 @@ Built on :class:`~ipfrag.Subnet`'s public API only (it never imports :mod:`ipfra
 """
 
 from ipfrag.analysis.advice import Advice, Place, advise_reservation
-from ipfrag.analysis.drain import Drain, DrainPlan, NodeDrain
+from ipfrag.analysis.drain import Drain, DrainPlan, NodeDrain, drainable_node, drainable_nodes
 from ipfrag.analysis.maps import Cell, cells, subnet_html, text_map, to_png, to_svg
 from ipfrag.analysis.report import (
     BLOCK_CLASSES,
@@ -59,6 +60,8 @@ __all__ = [
     "advise_reservation",
     "analyze",
     "cells",
+    "drainable_node",
+    "drainable_nodes",
     "fragmentation_score",
     "holders_by_kind",
     "interfaces",
