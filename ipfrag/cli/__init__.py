@@ -18,6 +18,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from ipfrag.aws.live import AwsExtraMissing, AwsReadError
 from ipfrag.cli import analyze, demo, max_pods, simulate
@@ -34,9 +35,19 @@ EXIT_INTERRUPTED = 130
 """Ctrl-C (128 + SIGINT, as shells report it)."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """``argparse``'s parser, with a usage error as one line (the rest of the CLI's rule):
+    ``PROG: error: MESSAGE (see 'PROG --help')`` on stderr, then ``SystemExit(2)``.
+    Subcommand parsers are of the same class."""
+
+    def error(self, message: str) -> NoReturn:
+        _error(self.prog, f"{message} (see '{self.prog} --help')")
+        raise SystemExit(EXIT_USAGE_ERROR)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with every subcommand registered. O(1)."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="ipfrag",
         description="Can your AWS subnets still give out aligned prefixes? Why not?",
     )
@@ -53,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status.
 
-    Usage errors are ``argparse``'s: usage and one error line on stderr, then
+    Usage errors (unknown options, bad option values) are one line on stderr, then
     ``SystemExit(2)`` (``--help``: ``SystemExit(0)``).
 
     Cost: that of the subcommand.
