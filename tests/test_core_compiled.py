@@ -10,6 +10,7 @@ order). Skipped when the extension was not built; CI fails earlier in that case.
 from __future__ import annotations
 
 import os
+import pickle
 import random
 from typing import Any
 
@@ -123,6 +124,12 @@ class Twin(RuleBasedStateMachine):
         off, k = self.block(data)
         self.both("claim", off, k)
         self.c, self.py = c, py  # the copies did not see the claim
+        self.invariant_same()
+
+    @rule()
+    def pickled(self) -> None:
+        """A pickled and unpickled compiled space goes on as the original (the pure one's twin)."""
+        self.c = pickle.loads(pickle.dumps(self.c))
         self.invariant_same()
 
     @invariant()
