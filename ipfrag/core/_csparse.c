@@ -932,7 +932,7 @@ Trie_fullest_partial(Trie *t, PyObject *const *args, Py_ssize_t nargs)
         stack[sp++] = t->root;
     while (sp) {
         Node *n = stack[--sp];
-        u128 first = n->off >> unit;
+        u128 first = (u128)n->off >> unit;
         u128 last = ((u128)n->off + pow2(n->level) - 1) >> unit;
         if (last < lo || first >= hi)
             continue;
