@@ -89,6 +89,11 @@ from_u128(u128 v)
     uint64_t hi = (uint64_t)(v >> 64), lo = (uint64_t)v;
     if (hi == 0)
         return PyLong_FromUnsignedLongLong(lo);
+#if PY_VERSION_HEX >= 0x030D0000
+    return PyLong_FromUnsignedNativeBytes(&v, sizeof(v), Py_ASNATIVEBYTES_NATIVE_ENDIAN);
+#elif PY_LITTLE_ENDIAN
+    return _PyLong_FromByteArray((const unsigned char *)&v, sizeof(v), 1, 0);
+#endif
     PyObject *h = PyLong_FromUnsignedLongLong(hi), *l = NULL, *s = NULL, *sh = NULL, *r = NULL;
     if (h == NULL)
         return NULL;
