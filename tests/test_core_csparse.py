@@ -237,7 +237,7 @@ class Twin(RuleBasedStateMachine):
 
 
 TestTwin = Twin.TestCase
-TestTwin.settings = settings(max_examples=max(1, settings().max_examples // 2))
+TestTwin.settings = settings(max_examples=max(1, settings().max_examples // 3))
 
 
 def test_implementation_is_reported_and_selectable() -> None:
