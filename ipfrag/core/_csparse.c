@@ -914,6 +914,54 @@ Trie_lowest_block(Trie *t, PyObject *const *args, Py_ssize_t nargs)
     return from_u128(out);
 }
 
+/* The lowest maximal free block of order k (free, its buddy not) under the partly used node
+ * (start, level), level > k, whose topmost stored node is n; 1 with *out set, else 0. */
+static int
+lowest_maximal(int k, uint64_t start, int level, Node *n, u128 *out)
+{
+    int cl = level - 1;
+    for (int h = 0; h < 2; h++) {
+        u128 hs = (u128)start + ((u128)h << cl);
+        Node *m;
+        if (n->level == level)
+            m = h ? n->hi : n->lo; /* n branches here */
+        else
+            m = bit_at(n->off, cl) == h ? n : NULL; /* n lies in one half */
+        if (m == NULL) {
+            if (cl == k) {
+                *out = hs;
+                return 1;
+            }
+        }
+        else if (!(m->level == cl && m->used == pow2(cl)) && cl > k) {
+            if (lowest_maximal(k, (uint64_t)hs, cl, m, out))
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* lowest_maximal(order): offset of the lowest maximal free block of order, or -1. */
+static PyObject *
+Trie_lowest_maximal(Trie *t, PyObject *const *args, Py_ssize_t nargs)
+{
+    int k;
+    u128 out;
+    if (!nargs_is(nargs, 1, "lowest_maximal"))
+        return NULL;
+    if (as_small(args[0], 0, t->bits, &k) < 0) {
+        PyErr_SetString(PyExc_IndexError, "bad order");
+        return NULL;
+    }
+    Node *root = t->root;
+    if (root == NULL)
+        return PyLong_FromLong(k == t->bits ? 0 : -1);
+    if (k < t->bits && !(root->level == t->bits && root->used == pow2(t->bits)) &&
+        lowest_maximal(k, 0, t->bits, root, &out))
+        return from_u128(out);
+    return PyLong_FromLong(-1);
+}
+
 /* fullest_partial(unit, lo, hi): the index of the order-`unit` block in [lo, hi) with the
  * most used addresses among those partly used (ties: the lowest), or None. */
 static PyObject *
@@ -1172,6 +1220,7 @@ static PyMethodDef Trie_methods[] = {
     {"take_address", (PyCFunction)Trie_take_address, METH_O, "take_address(r): claim the r-th free address"},
     {"take_block", FAST(Trie_take_block), "take_block(order, r): claim the r-th free block"},
     {"lowest_block", FAST(Trie_lowest_block), "lowest_block(order, wo, wk) -> offset or None"},
+    {"lowest_maximal", FAST(Trie_lowest_maximal), "lowest_maximal(order) -> offset or -1"},
     {"fullest_partial", FAST(Trie_fullest_partial), "fullest_partial(unit, lo, hi) -> index or None"},
     {"tracked", (PyCFunction)Trie_tracked, METH_NOARGS, "tracked orders, in the order of tu"},
     {"export", (PyCFunction)Trie_export, METH_NOARGS, "the nodes as nested tuples (for checks)"},

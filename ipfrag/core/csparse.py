@@ -130,6 +130,12 @@ class CSparseSpace(SparseSpace):
     def _lowest_block(self, order: int, wo: int, wk: int) -> int | None:
         return self._t.lowest_block(order, wo, wk)
 
+    def _lowest_maximal(self, order: int) -> int:
+        offset = self._t.lowest_maximal(order)
+        if offset < 0:  # pragma: no cover - the histogram promised one
+            raise AssertionError("the histogram promised a maximal block")
+        return offset
+
     # ------------------------------------------------------------------ misc
     def copy(self) -> CSparseSpace:
         """An independent copy. O(stored nodes), in C.
