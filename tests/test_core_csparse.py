@@ -11,7 +11,9 @@ same order). Skipped when the extension was not built; CI fails earlier in that 
 
 from __future__ import annotations
 
+import copy
 import os
+import pickle
 import random
 from typing import Any
 
@@ -201,6 +203,15 @@ class Twin(RuleBasedStateMachine):
     def orders(self) -> list[int]:
         b = self.bits
         return list(range(b + 1)) if b <= 12 else sorted({0, 1, 2, b - 17, b - 16, b - 1, b})
+
+    @rule()
+    def pickle_round_trip(self) -> None:
+        """A pickled (or copied) space is rebuilt as the same trie."""
+        for again in (pickle.loads(pickle.dumps(self.c)), copy.deepcopy(self.c)):
+            assert type(again) is type(self.c) and again._t.export() == self.c._t.export()
+            assert again._t.tracked() == self.c._t.tracked()
+            assert again.tracked_orders == self.c.tracked_orders
+        self.c = again
 
     @invariant()
     def invariant_same(self) -> None:

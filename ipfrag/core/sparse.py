@@ -136,7 +136,8 @@ class SparseSpace(AddressSpace):
 
     __slots__ = ("_counters", "_geo", "_ones", "_root", "_tord")
 
-    def __new__(cls, bits: int) -> SparseSpace:
+    def __new__(cls, bits: int = 0) -> SparseSpace:
+        # (bits has a default so that pickle and copy, which call cls.__new__(cls), work.)
         if cls is SparseSpace:
             small = isinstance(bits, int) and bits <= MAX_COMPILED_SPARSE_BITS
             cls = _COMPILED if _COMPILED is not None and small else PySparseSpace
