@@ -1,7 +1,9 @@
-"""Build the optional compiled count tree (``ipfrag.core._ctree``); metadata is in pyproject.toml.
+"""Build the optional compiled count trees (``ipfrag.core._ctree``, dense, and
+``ipfrag.core._csparse``, sparse); metadata is in pyproject.toml.
 
 ``optional=True``: without a C compiler the build goes on and ipfrag runs on its pure-Python
-core (``ipfrag.core.IMPLEMENTATION == "python"``).
+core (``ipfrag.core.IMPLEMENTATION == "python"``, ``ipfrag.core.SPARSE_IMPLEMENTATION ==
+"python"``).
 """
 
 from setuptools import Extension, setup
@@ -13,6 +15,12 @@ setup(
             ["ipfrag/core/_ctree.c"],
             optional=True,
             extra_compile_args=["-O2"],
-        )
+        ),
+        Extension(
+            "ipfrag.core._csparse",
+            ["ipfrag/core/_csparse.c"],
+            optional=True,
+            extra_compile_args=["-O2"],
+        ),
     ]
 )

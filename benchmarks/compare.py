@@ -20,10 +20,11 @@ must give them all (the script exits with status 1 otherwise). Peers are slow, s
 runs on the first operations of the same workload until a time budget is spent; the cost
 that counts is the mean time of one update plus ``can_carve(L)``.
 
-ipfrag runs on both cores: the one in use (the compiled one when it was built) in this
-process, and the pure-Python one in a child process with ``IPFRAG_PURE=1`` (row
-``ipfrag-pure``). The Monte Carlo fill (random /28s interleaved with random single IPs
-on a /16 until ``InsufficientCidrBlocks``, the simulator's inner loop) is timed on both.
+ipfrag runs on both cores: the one in use (the compiled ones, dense for IPv4 and sparse
+for IPv6, when they were built) in this process, and the pure-Python one in a child
+process with ``IPFRAG_PURE=1`` (row ``ipfrag-pure``). The Monte Carlo fill (random /28s
+interleaved with random single IPs on a /16 until ``InsufficientCidrBlocks``, the
+simulator's inner loop) is timed on both.
 """
 
 from __future__ import annotations
@@ -512,6 +513,7 @@ def ipfrag_figures(mode: Mode, seed: int, max_ops: int | None) -> dict[str, Any]
         runs[case.label] = best.as_dict()
     return {
         "core": ipfrag.core.IMPLEMENTATION,
+        "sparse_core": ipfrag.core.SPARSE_IMPLEMENTATION,
         "runs": runs,
         "memory": measure_memory(seed, mode.ipv6_memory_n),
         "monte_carlo": measure_fills(mode.fill_cidr, seed, mode.fills),
@@ -667,7 +669,8 @@ def run(
     out(
         f"Python {platform.python_version()} on {platform.system()} {platform.machine()}, "
         f"{os.cpu_count()} CPUs; netaddr {netaddr.__version__}; ipfrag core in use: "
-        f"{mine['core']}" + ("" if pure is None or pure is mine else " (and ipfrag-pure)")
+        f"{mine['core']}, sparse (IPv6) core in use: {mine.get('sparse_core', 'python')}"
+        + ("" if pure is None or pure is mine else " (and ipfrag-pure)")
     )
     out("mean time per operation; L = 28 (IPv4), 80 (IPv6); x = time / ipfrag time")
     out("")

@@ -6,7 +6,11 @@ Two backends answer the same interface (:class:`AddressSpace`):
   compiled (``CBitmapSpace``) when the C extension was built, else pure Python
   (:class:`PyBitmapSpace`); :data:`IMPLEMENTATION` says which (``"c"`` or ``"python"``),
   and ``IPFRAG_PURE=1`` in the environment forces the pure one;
-- :class:`SparseSpace`, sparse, for any size up to 2**128 (IPv6 /64 subnets with /80 prefixes).
+- :class:`SparseSpace`, sparse, for any size up to 2**128 (IPv6 /64 subnets with /80 prefixes),
+  compiled (``CSparseSpace``) for spaces of up to 2**64 addresses when its C extension was
+  built, else pure Python (:class:`PySparseSpace`, also every space above 2**64);
+  :data:`SPARSE_IMPLEMENTATION` says which (``"c"`` or ``"python"``), and ``IPFRAG_PURE=1``
+  forces the pure one here too.
 
 :func:`make_space` picks one.
 
@@ -22,18 +26,20 @@ from typing import Literal
 from ipfrag._repr import short
 from ipfrag.core.base import POLICIES, AddressSpace, Block, Policy
 from ipfrag.core.bitmap import IMPLEMENTATION, MAX_BITMAP_BITS, BitmapSpace, PyBitmapSpace
-from ipfrag.core.sparse import SparseSpace
+from ipfrag.core.sparse import SPARSE_IMPLEMENTATION, PySparseSpace, SparseSpace
 from ipfrag.errors import InvalidArgument, InvalidType
 
 __all__ = [
     "IMPLEMENTATION",
     "MAX_BITMAP_BITS",
     "POLICIES",
+    "SPARSE_IMPLEMENTATION",
     "AddressSpace",
     "BitmapSpace",
     "Block",
     "Policy",
     "PyBitmapSpace",
+    "PySparseSpace",
     "SparseSpace",
     "make_space",
 ]
@@ -45,10 +51,12 @@ def make_space(bits: int, backend: Backend = "auto") -> AddressSpace:
     """A new, entirely free space of ``2**bits`` addresses.
 
     ``"auto"`` takes the bitmap up to :data:`MAX_BITMAP_BITS` bits, the sparse
-    backend above. Cost: O(2**bits) for the bitmap, O(bits) for the sparse one.
+    backend above. Each builds the implementation in use (:data:`IMPLEMENTATION`,
+    :data:`SPARSE_IMPLEMENTATION`). Cost: O(2**bits) for the bitmap, O(bits) for the
+    sparse one.
 
-    >>> isinstance(make_space(16), BitmapSpace), type(make_space(64)).__name__
-    (True, 'SparseSpace')
+    >>> isinstance(make_space(16), BitmapSpace), isinstance(make_space(64), SparseSpace)
+    (True, True)
     """
     if not isinstance(bits, int) or isinstance(bits, bool):
         raise InvalidType(f"bits must be an int, not {short(bits)}")

@@ -19,17 +19,29 @@ answer "is this range free" in O(log n), but "how many free aligned /80s are
 left" needs a scan of every gap, and a uniform random free /80 needs the counts
 per subtree that a buddy tree keeps anyway. See the README's performance section
 for the measured comparison.
+
+Two implementations keep this trie: the pure-Python one (:class:`PySparseSpace`, any size,
+the fallback and the test oracle) and ``CSparseSpace`` (``ipfrag/core/csparse.py``, the
+same trie in a C extension built at install time when a C compiler is there, for spaces
+of up to 2**64 addresses: every IPv6 /64). ``SparseSpace(bits)`` builds the compiled one
+when it was built, ``bits <= 64`` and ``IPFRAG_PURE`` is not set in the environment, else
+the pure one; :data:`SPARSE_IMPLEMENTATION` says which (``"c"`` or ``"python"``).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from functools import cache
+from typing import Literal
 
 from ipfrag.core.base import AddressSpace
 from ipfrag.errors import AddressInUse, NotAllocated
 
-__all__ = ["SparseSpace"]
+__all__ = ["MAX_COMPILED_SPARSE_BITS", "SPARSE_IMPLEMENTATION", "PySparseSpace", "SparseSpace"]
+
+MAX_COMPILED_SPARSE_BITS = 64
+"""Largest space the compiled sparse trie holds (2**64 addresses: an IPv6 /64)."""
 
 
 class _Node:
@@ -109,13 +121,27 @@ class SparseSpace(AddressSpace):
     objects per claimed block. Updates and picks walk the branching nodes of one
     path, O(log n) for n scattered claims (O(bits) at most); counters are O(1).
 
+    ``SparseSpace(bits)`` builds the implementation in use (the module says which):
+    ``CSparseSpace`` (compiled, ``bits <= 64``) or :class:`PySparseSpace` (pure Python);
+    both are ``SparseSpace`` instances and give the same answers and, for the same random
+    draws, the same picks.
+
     >>> sp = SparseSpace(64)
     >>> sp.claim(0, 48)
     >>> sp.free_block_count(48), sp.pick_block(48, "lowest") == 2**48
     (65535, True)
+    >>> isinstance(sp, SparseSpace), type(SparseSpace(128)).__name__
+    (True, 'PySparseSpace')
     """
 
     __slots__ = ("_counters", "_geo", "_ones", "_root", "_tord")
+
+    def __new__(cls, bits: int = 0) -> SparseSpace:
+        # (bits has a default so that pickle and copy, which call cls.__new__(cls), work.)
+        if cls is SparseSpace:
+            small = isinstance(bits, int) and bits <= MAX_COMPILED_SPARSE_BITS
+            cls = _COMPILED if _COMPILED is not None and small else PySparseSpace
+        return object.__new__(cls)
 
     def __init__(self, bits: int) -> None:
         super().__init__(bits)
@@ -531,7 +557,7 @@ class SparseSpace(AddressSpace):
         >>> a.free_count - b.free_count
         1
         """
-        new = SparseSpace.__new__(SparseSpace)
+        new = object.__new__(PySparseSpace)
         new._bits = self._bits
         new._counters = _Counters(self._bits)
         new._counters.value = self._counters.value
@@ -620,3 +646,34 @@ def _copy_tree(root: _Node | None) -> _Node | None:
             stack.append((n.lo, c.lo))
             stack.append((n.hi, c.hi))
     return new_root
+
+
+class PySparseSpace(SparseSpace):
+    """The pure-Python sparse space: :class:`SparseSpace`'s trie of Python objects, any size.
+
+    The fallback when the compiled trie is not built (or ``IPFRAG_PURE=1``), the only one
+    above 2**64 addresses, and the compiled one's test oracle.
+
+    >>> sp = PySparseSpace(64); sp.claim(2**63); sp.free_count == 2**64 - 1
+    True
+    """
+
+    __slots__ = ()
+
+
+def _select() -> tuple[type[SparseSpace] | None, Literal["c", "python"]]:
+    """The compiled sparse space when it was built and IPFRAG_PURE is not set, else None."""
+    if os.environ.get("IPFRAG_PURE", "").strip() not in ("", "0"):
+        return None, "python"
+    try:
+        from ipfrag.core import _csparse  # noqa: F401
+    except ImportError:
+        return None, "python"
+    from ipfrag.core.csparse import CSparseSpace
+
+    return CSparseSpace, "c"
+
+
+_COMPILED, SPARSE_IMPLEMENTATION = _select()
+"""Which implementation ``SparseSpace(bits)`` builds for ``bits <= 64``: ``"c"`` or
+``"python"`` (bigger spaces are always pure Python)."""
