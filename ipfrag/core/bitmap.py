@@ -1,13 +1,15 @@
-"""The dense backend: one count array per tree level.
+"""The dense backend: per-node free counts of the complete binary tree of aligned blocks.
 
-Level ``L`` holds, for every aligned block of ``2**L`` addresses, how many of its
-addresses are free; level 0 is the bitmap itself. Levels whose counts fit a byte
-are ``bytearray`` (so "first free address" and "first free /28" are C-speed
-``find`` calls), the short upper levels plain lists. A /16 needs about 150 KB.
+Two layouts keep the same counts. The compiled one (``cbitmap.py``, ``_ctree.c``) stores
+one count array per tree level. The pure-Python one, :class:`PyBitmapSpace`, stores a
+bit per address in 16-bit words (one word per aligned /28) and counts only every fourth
+level above them (levels 8, 12, ...): in Python every touched cell is an interpreter step,
+so an update of one address writes a word and ``bits / 4 - 1`` cells instead of ``bits + 1``,
+and descents step through 16 children at a time. A /16 needs about 150 KB either way.
 
-Why this shape: an update walks one path (bits+1 array cells), every count query
-is a counter read, and the flat arrays make scans and copies run in C. A pointer
-tree or a sorted interval list pays Python object overhead per node instead.
+Why this shape: an update walks one path, every count query is a counter read, and the
+flat arrays make scans and copies run in C. A pointer tree or a sorted interval list pays
+Python object overhead per node instead.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from __future__ import annotations
 import abc
 import operator
 import os
-from array import array
-from collections.abc import Mapping, MutableSequence, Sequence
+import sys
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 from ipfrag.core.base import AddressSpace
@@ -26,20 +28,6 @@ __all__ = ["IMPLEMENTATION", "MAX_BITMAP_BITS", "BitmapSpace", "PyBitmapSpace"]
 
 MAX_BITMAP_BITS = 24
 """Largest space the dense backend accepts: 2**24 addresses (a /8 of IPv4)."""
-
-_Level = MutableSequence[int]
-
-
-def _level_of(level: int, value: int, n: int) -> _Level:
-    # Counts up to 128 fit a byte; the upper levels are short (a /16 has 511 cells
-    # above level 7), so plain lists, the fastest to index, cost no memory there.
-    if level < 8:
-        return bytearray(bytes((value,)) * n)
-    return [value] * n
-
-
-def _count_level(value: int, n: int) -> array:  # type: ignore[type-arg]
-    return array("I", (value,)) * n
 
 
 class BitmapSpace(AddressSpace):
@@ -86,8 +74,56 @@ class BitmapSpace(AddressSpace):
         """
 
 
+_ONES = (1, 3, 15, 255, 0xFFFF)
+"""``_ONES[k]``: the bits of one aligned order-``k`` block inside a word."""
+
+_FULL = 0xFFFF
+"""An entirely free word (16 addresses: an aligned /28 of IPv4)."""
+
+
+def _block_starts(x: int, order: int) -> int:
+    """The bits of word ``x`` that start an entirely free aligned block of ``order`` (<= 4)."""
+    if order > 0:
+        x &= (x >> 1) & 0x5555
+        if order > 1:
+            x &= (x >> 2) & 0x1111
+            if order > 2:
+                x &= (x >> 4) & 0x0101
+                if order > 3:
+                    x &= (x >> 8) & 0x0001
+    return x
+
+
+def _nth_bit(x: int, r: int) -> int:
+    """Position of the ``r``-th (from 0) set bit of ``x``, which has more than ``r``."""
+    for _ in range(r):
+        x &= x - 1
+    return (x & -x).bit_length() - 1
+
+
+def _pair_sums(values: list[int], steps: int) -> list[int]:
+    """Add adjacent pairs ``steps`` times (a level's counts from those ``steps`` below)."""
+    for _ in range(steps):
+        values = list(map(operator.add, values[0::2], values[1::2]))
+    return values
+
+
+_Levels = list[tuple[int, list[int]]]
+"""Stored levels as ``(level, counts)`` pairs, ascending."""
+
+
 class PyBitmapSpace(BitmapSpace):
-    """The pure-Python dense backend: one count array per tree level.
+    """The pure-Python dense backend: bit words under a 16-ary count tree.
+
+    ``_w`` is a list of 16-bit words, bit ``p`` of word ``i`` set when address
+    ``16 * i + p`` is free (a word is one order-4 node: its popcount is the node's free
+    count). ``_lv[L]`` lists the free counts of the level-``L`` nodes for ``L`` = 8, 12, ...
+    below ``bits`` (None at the other levels, whose counts are popcounts or short slice
+    sums). ``_tt[j]`` holds, per tracked order ``j``, the free order-``j`` blocks under
+    each node of the stored levels above ``j``. Updating one address writes one word and
+    one cell per stored level (2 for a /16, none for a /24) instead of one cell on each of
+    the ``bits + 1`` levels; the binary levels in between never need storing, since every
+    descent steps through them 16 children at a time.
 
     >>> sp = PyBitmapSpace(16)
     >>> sp.claim(1000)
@@ -95,272 +131,444 @@ class PyBitmapSpace(BitmapSpace):
     (4095, 0)
     """
 
-    __slots__ = ("_lv", "_tt")
+    __slots__ = ("_lv", "_tmin", "_tt", "_up", "_w")
 
     def __init__(self, bits: int) -> None:
         super().__init__(bits)
-        self._lv: list[_Level] = [_level_of(L, 1 << L, 1 << (bits - L)) for L in range(bits + 1)]
-        # _tt[j][L - j - 1][i]: fully free order-j blocks under node (L, i), for L > j.
-        self._tt: dict[int, list[array]] = {}  # type: ignore[type-arg]
+        self._w: list[int] = [_ONES[min(bits, 4)]] * (1 << max(bits - 4, 0))
+        self._lv: list[list[int] | None] = [None] * (bits + 1)
+        for L in range(8, bits, 4):
+            self._lv[L] = [1 << L] * (1 << (bits - L))
+        self._up: _Levels = [(L, a) for L, a in enumerate(self._lv) if a is not None]
+        self._tt: dict[int, _Levels] = {}
+        self._tmin = bits + 1  # the lowest tracked order (bits + 1: none)
 
     # ------------------------------------------------------------ primitives
     def _node_free(self, level: int, index: int) -> int:
-        return int(self._lv[level][index])
+        if level <= 4:
+            x = self._w[index >> (4 - level)]
+            if level == 4:
+                return x.bit_count()
+            return (x >> ((index << level) & 15) & _ONES[level]).bit_count()
+        arr = self._lv[level]
+        if arr is not None:
+            return arr[index]
+        if level == self._bits:
+            return self._cnt[0]
+        base = (level - 1) & ~3  # the stored level below (4: the words)
+        s = index << (level - base)
+        e = s + (1 << (level - base))
+        if base == 4:
+            return sum(map(int.bit_count, self._w[s:e]))
+        below = self._lv[base]
+        assert below is not None
+        return sum(below[s:e])
 
-    def _child_free(self, level: int, index: int) -> int:
-        return int(self._lv[level][index])
+    _child_free = _node_free
+
+    def _is_full(self, level: int, index: int) -> bool:
+        """True when node ``(level, index)`` is entirely free; reads no counter, so it
+        holds in the middle of an update."""
+        if level <= 4:
+            mask = _ONES[level] << ((index << level) & 15)
+            return self._w[index >> (4 - level)] & mask == mask
+        arr = self._lv[level]
+        if arr is not None:
+            return arr[index] == 1 << level
+        base = (level - 1) & ~3
+        n = 1 << (level - base)
+        s = index << (level - base)
+        if base == 4:
+            return self._w[s : s + n] == [_FULL] * n
+        below = self._lv[base]
+        assert below is not None
+        return below[s : s + n] == [1 << base] * n
+
+    def _top(self, offset: int, order: int) -> int:
+        """The largest order whose block holding ``offset`` is entirely free (given that
+        the order-``order`` one is)."""
+        bits = self._bits
+        while order < bits and self._is_full(order + 1, offset >> (order + 1)):
+            order += 1
+        return order
+
+    def _count_full(self, order: int, lo: int, n: int) -> int:
+        """How many of the order-``order`` nodes ``lo .. lo + n - 1`` are entirely free."""
+        w = self._w
+        if order == 4:
+            return w[lo : lo + n].count(_FULL)
+        if order < 4:
+            per = 4 - order  # log2 of the order's blocks per word
+            if n < 1 << per:  # inside one word
+                span = ((1 << (n << order)) - 1) << ((lo << order) & 15)
+                return (_block_starts(w[lo >> per], order) & span).bit_count()
+            return sum(_block_starts(x, order).bit_count() for x in w[lo >> per : (lo + n) >> per])
+        arr = self._lv[order]
+        if arr is not None:
+            return arr[lo : lo + n].count(1 << order)
+        return sum(1 for i in range(lo, lo + n) if self._is_full(order, i))
+
+    def _nth_full(self, order: int, r: int, lo: int, n: int) -> int:
+        """Index of the ``r``-th (from 0) entirely free node of ``order`` among
+        ``lo .. lo + n - 1`` (there are more than ``r``)."""
+        w = self._w
+        if order == 4:
+            for x in w[lo : lo + n]:
+                if x == _FULL:
+                    if not r:
+                        return lo
+                    r -= 1
+                lo += 1
+        elif order < 4:
+            per = 4 - order
+            wi = lo >> per
+            if n < 1 << per:
+                span = ((1 << (n << order)) - 1) << ((lo << order) & 15)
+                starts = _block_starts(w[wi], order) & span
+                return (wi << per) + (_nth_bit(starts, r) >> order)
+            for x in w[wi : (lo + n) >> per]:
+                starts = _block_starts(x, order)
+                c = starts.bit_count()
+                if r < c:
+                    return (wi << per) + (_nth_bit(starts, r) >> order)
+                r -= c
+                wi += 1
+        else:
+            for i in range(lo, lo + n):
+                if self._is_full(order, i):
+                    if not r:
+                        return i
+                    r -= 1
+        raise AssertionError("fewer free blocks than counted")  # pragma: no cover
 
     def _child_blocks_free(self, order: int, level: int, index: int) -> int:
-        return int(self._tt[order][level - order - 1][index])
+        stored = None
+        for T, arr in self._tt.get(order, ()):
+            if level < T:
+                break
+            stored = (T, arr)
+        if stored is None:
+            return self._count_full(order, index << (level - order), 1 << (level - order))
+        T, arr = stored
+        if level == T:
+            return arr[index]
+        return sum(arr[index << (level - T) : (index + 1) << (level - T)])
+
+    def _tracking_levels(self, order: int) -> _Levels:
+        """The tracked counts of ``order`` at the stored levels above it, built from the words."""
+        levels = [L for L, _ in self._up if order < L]
+        if not levels:
+            return []
+        if order <= 4:
+            base, values = 4, [_block_starts(x, order).bit_count() for x in self._w]
+        else:
+            base, values = order, [int(f) for f in self._full_flags(order)]
+        out: _Levels = []
+        for L in levels:
+            values = _pair_sums(values, L - base)
+            base = L
+            out.append((L, values))
+        return out
+
+    def _full_flags(self, order: int) -> list[bool]:
+        """For every node of ``order`` (>= 4): is it entirely free? O(2**bits / 16)."""
+        base = order
+        while base > 4 and self._lv[base] is None:
+            base -= 1
+        below = self._lv[base]
+        flags = [x == _FULL for x in self._w] if below is None else [v == 1 << base for v in below]
+        for _ in range(order - base):
+            flags = list(map(operator.and_, flags[0::2], flags[1::2]))
+        return flags
+
+    def _recount(self) -> list[int]:
+        """Every counter, recounted from the words. O(2**bits / 16 * bits)."""
+        out = []
+        for k in range(self._bits + 1):
+            if k <= 4:
+                out.append(sum(_block_starts(x, k).bit_count() for x in self._w))
+            else:
+                out.append(sum(self._full_flags(k)))
+        return out
 
     def _build_tracking(self, order: int) -> None:
-        full = 1 << order
-        below = self._lv[order]
-        tree: list[array] = []  # type: ignore[type-arg]
-        for L in range(order + 1, self._bits + 1):
-            level = array("I", bytes(4 << (self._bits - L)))
-            if order + 1 == L:
-                for i in range(len(level)):
-                    level[i] = (below[2 * i] == full) + (below[2 * i + 1] == full)
-            else:
-                prev = tree[-1]
-                for i in range(len(level)):
-                    level[i] = prev[2 * i] + prev[2 * i + 1]
-            tree.append(level)
-        self._tt[order] = tree
+        self._tt[order] = self._tracking_levels(order)
+        self._tmin = min(self._tmin, order)
+
+    # ----------------------------------------------------------------- updates
+    def try_claim(self, offset: int, order: int = 0) -> bool:
+        """Claim the block if it is entirely free and say so; False changes nothing.
+
+        Unchecked (see :meth:`AddressSpace.try_claim
+        <ipfrag.core.AddressSpace.try_claim>`). One address: a word, one cell per stored
+        level and the counters of the blocks it ends; O(bits / 4).
+
+        >>> sp = PyBitmapSpace(8); sp.try_claim(16, 4), sp.try_claim(20)
+        (True, False)
+        """
+        if order:
+            if not self._is_full(order, offset >> order):
+                return False
+            self._update_block(offset, order, -1)
+            return True
+        w = self._w
+        i = offset >> 4
+        x = w[i]
+        p = offset & 15
+        if not x >> p & 1:
+            return False
+        # The largest block around the address that was entirely free, before writing.
+        top = 0
+        if x >> (p & 14) & 3 == 3:
+            top = 1
+            if x >> (p & 12) & 15 == 15:
+                top = 2
+                if x >> (p & 8) & 255 == 255:
+                    top = 3
+                    if x == _FULL:
+                        top = self._top(offset, 4)
+        w[i] = x ^ (1 << p)
+        for L, arr in self._up:
+            arr[offset >> L] -= 1
+        cnt = self._cnt
+        cnt[0] -= 1
+        if top:
+            for k in range(1, top + 1):
+                cnt[k] -= 1
+            if top >= self._tmin:
+                self._track_single(offset, top, -1)
+        return True
+
+    def try_release(self, offset: int, order: int = 0) -> bool:
+        """Release the block if it is entirely used and say so; False changes nothing.
+
+        Unchecked like :meth:`try_claim`. O(bits / 4) for one address.
+
+        >>> sp = PyBitmapSpace(8); sp.claim(16, 4); sp.try_release(0, 4), sp.try_release(16, 4)
+        (False, True)
+        """
+        if order:
+            if self._node_free(order, offset >> order):
+                return False
+            self._update_block(offset, order, 1)
+            return True
+        w = self._w
+        i = offset >> 4
+        x = w[i]
+        p = offset & 15
+        if x >> p & 1:
+            return False
+        x |= 1 << p
+        w[i] = x
+        for L, arr in self._up:
+            arr[offset >> L] += 1
+        cnt = self._cnt
+        cnt[0] += 1
+        # The largest block around the address that is now entirely free, after writing.
+        if x >> (p & 14) & 3 == 3:
+            top = 1
+            if x >> (p & 12) & 15 == 15:
+                top = 2
+                if x >> (p & 8) & 255 == 255:
+                    top = 3
+                    if x == _FULL:
+                        top = self._top(offset, 4)
+            for k in range(1, top + 1):
+                cnt[k] += 1
+            if top >= self._tmin:
+                self._track_single(offset, top, 1)
+        return True
+
+    def _track_single(self, offset: int, top: int, sign: int) -> None:
+        """One block of each tracked order up to ``top`` changed freeness around ``offset``."""
+        for j, levels in self._tt.items():
+            if j <= top:
+                for L, arr in levels:
+                    arr[offset >> L] += sign
 
     def _claim(self, offset: int, order: int) -> None:
-        if order == 0:
-            self._claim_address(offset)
-            return
         self._update_block(offset, order, -1)
 
     def _release(self, offset: int, order: int) -> None:
-        if order == 0:
-            self._release_address(offset)
-            return
         self._update_block(offset, order, 1)
 
     def _update_block(self, offset: int, order: int, sign: int) -> None:
-        """Claim (sign -1) or release (+1) a block of order > 0, validated and entirely free
-        (claim) or used (release). Levels below the order are rewritten whole, the path
-        above it counts; the levels where the block's node was (becomes) entirely free
-        move the counters and the tracked trees."""
-        lv = self._lv
-        cnt = self._cnt
+        """Claim (sign -1) or release (+1) a validated block, entirely free (claim) or used
+        (release). The words and stored levels inside it are rewritten whole, the path
+        above it counts; the orders up to the largest block around it that was (becomes)
+        entirely free move their counters and tracked counts."""
         claim = sign < 0
-        for L in range(order):
-            n = 1 << (order - L)
-            s = offset >> L
-            lv[L][s : s + n] = _level_of(L, 0 if claim else 1 << L, n)
-            cnt[L] += sign * n
-        amount = sign << order
-        top = order  # the block's own node is entirely free before a claim, after a release
-        cnt[order] += sign
-        i = offset >> order
-        lv[order][i] += amount
-        L = order + 1
-        i >>= 1
-        for arr in lv[L:]:
-            c = arr[i]
-            arr[i] = c + amount
-            if (c if claim else c + amount) != 1 << L:
-                L += 1
-                break
-            cnt[L] += sign
-            top = L
-            L += 1
-            i >>= 1
+        k = order
+        if claim:
+            top = self._top(offset, k)
+        w = self._w
+        if k < 4:
+            w[offset >> 4] ^= _ONES[k] << (offset & 15)
         else:
-            L += 1
-        for arr in lv[L:]:
-            i >>= 1
-            arr[i] += amount
-        for j, tree in self._tt.items():
-            if j <= order:
-                for level in range(j + 1, order + 1):
-                    n = 1 << (order - level)
-                    s = offset >> level
-                    tree[level - j - 1][s : s + n] = _count_level(
-                        0 if claim else 1 << (level - j), n
-                    )
-                d = sign << (order - j)
-                start = max(order + 1, j + 1)
-            elif j <= top:
-                d = sign
-                start = j + 1
+            n = 1 << (k - 4)
+            s = offset >> 4
+            w[s : s + n] = [0 if claim else _FULL] * n
+        for L, arr in self._up:
+            if k >= L:
+                n = 1 << (k - L)
+                s = offset >> L
+                arr[s : s + n] = [0 if claim else 1 << L] * n
             else:
-                continue
-            h = offset >> start
-            for counts in tree[start - j - 1 :]:
-                counts[h] += d
-                h >>= 1
+                arr[offset >> L] += sign << k
+        if not claim:
+            top = self._top(offset, k)
+        cnt = self._cnt
+        for m in range(k):
+            cnt[m] += sign << (k - m)
+        for m in range(k, top + 1):
+            cnt[m] += sign
+        for j, levels in self._tt.items():
+            if j <= k:
+                d = sign << (k - j)
+                for L, arr in levels:
+                    if k >= L:
+                        n = 1 << (k - L)
+                        s = offset >> L
+                        arr[s : s + n] = [0 if claim else 1 << (L - j)] * n
+                    else:
+                        arr[offset >> L] += d
+            elif j <= top:
+                for L, arr in levels:
+                    arr[offset >> L] += sign
 
     def _claim_bulk(self, blocks: list[tuple[int, int]]) -> None:
-        # A large batch: write the bitmap, then rebuild every level, counter and tracked
-        # tree from it in C-speed passes, O(2**bits); a small one: claim one by one.
+        # A large batch: clear the words, then rebuild every level, counter and tracked
+        # count from them in C-speed passes, O(2**bits / 16); a small one: one by one.
         if len(blocks) * (self._bits + 1) * 8 < 1 << self._bits:
             super()._claim_bulk(blocks)
             return
-        bits = self._bits
-        lv = self._lv
-        bitmap = lv[0]
+        w = self._w
         for o, k in blocks:
-            bitmap[o : o + (1 << k)] = bytes(1 << k)
-        for L in range(1, bits + 1):
-            below = lv[L - 1]
-            pairs = map(operator.add, below[0::2], below[1::2])
-            lv[L] = bytearray(pairs) if L < 8 else list(pairs)
-        for L in range(bits + 1):
-            self._cnt[L] = lv[L].count(1 << L)
-        for j in list(self._tt):
-            self._build_tracking(j)
+            if k < 4:
+                w[o >> 4] &= ~(_ONES[k] << (o & 15))
+            else:
+                n = 1 << (k - 4)
+                w[o >> 4 : (o >> 4) + n] = [0] * n
+        values, base = list(map(int.bit_count, w)), 4
+        for L, arr in self._up:
+            values = _pair_sums(values, L - base)
+            base = L
+            arr[:] = values
+        self._cnt[:] = self._recount()
+        for j in self._tt:
+            self._tt[j] = self._tracking_levels(j)
 
-    def _claim_address(self, offset: int) -> None:
-        """The hot path: one address. Levels 0..L-1 flip from entirely free, the rest count."""
-        lv = self._lv
-        cnt = self._cnt
-        i = offset
-        L = 0
-        for arr in lv:
-            c = arr[i]
-            arr[i] = c - 1
-            if c != 1 << L:
-                break
-            cnt[L] -= 1
-            L += 1
-            i >>= 1
-        for arr in lv[L + 1 :]:
-            i >>= 1
-            arr[i] -= 1
-        for j, tree in self._tt.items():
-            if j < L:
-                h = offset >> (j + 1)
-                for level in tree:
-                    level[h] -= 1
-                    h >>= 1
-
-    def _release_address(self, offset: int) -> None:
-        lv = self._lv
-        cnt = self._cnt
-        i = offset
-        L = 0
-        for arr in lv:
-            c = arr[i] + 1
-            arr[i] = c
-            if c != 1 << L:
-                break
-            cnt[L] += 1
-            L += 1
-            i >>= 1
-        for arr in lv[L + 1 :]:
-            i >>= 1
-            arr[i] += 1
-        for j, tree in self._tt.items():
-            if j < L:
-                h = offset >> (j + 1)
-                for level in tree:
-                    level[h] += 1
-                    h >>= 1
-
-    def _fullest_partial(self, unit: int, lo: int, hi: int) -> int | None:
-        arr = self._lv[unit]
-        full = 1 << unit
-        if isinstance(arr, bytearray):
-            for c in range(1, full):
-                i = arr.find(c, lo, hi)
-                if i >= 0:
-                    return i
-            return None
-        best: tuple[int, int] | None = None
-        for i in range(lo, hi):
-            v = arr[i]
-            if 0 < v < full and (best is None or v < best[0]):
-                best = (v, i)
-        return None if best is None else best[1]
+    # ---------------------------------------------------------------- descents
+    def _take_nth(self, order: int, r: int) -> int:
+        if order == 0:
+            offset = self._descend_address(r, self._bits, 0, self._cnt[0])
+            self.try_claim(offset)
+        else:
+            offset = self._descend_block(order, r, self._bits, 0)
+            self._update_block(offset, order, -1)
+        return offset
 
     def _descend_address(self, r: int, level: int, index: int, free: int) -> int:
-        # The base class's descent with the array reads inlined (the random-IP hot path).
-        lv = self._lv
-        while free != 1 << level:
-            level -= 1
-            index *= 2
-            left = lv[level][index]
-            if r < left:
-                free = left
-            else:
-                r -= left
-                index += 1
-                free = lv[level][index]
-        return (index << level) + r
+        # The r-th free address, 16 children a step: the stored levels, then the words.
+        if free == 1 << level:
+            return (index << level) + r
+        for T, arr in reversed(self._up):
+            if level <= T:
+                continue
+            s = index << (level - T)
+            for v in arr[s : s + (1 << (level - T))]:
+                if r < v:
+                    break
+                r -= v
+                s += 1
+            if v == 1 << T:
+                return (s << T) + r
+            level, index = T, s
+        w = self._w
+        if level > 4:
+            s = index << (level - 4)
+            for x in w[s : s + (1 << (level - 4))]:
+                v = x.bit_count()
+                if r < v:
+                    break
+                r -= v
+                s += 1
+            return (s << 4) + _nth_bit(x, r)
+        shift = (index << level) & 15
+        return (index << level) + _nth_bit(w[index >> (4 - level)] >> shift & _ONES[level], r)
 
     def _descend_block(self, order: int, r: int, level: int, index: int) -> int:
-        # The base class's descent with the child counts inlined (the random-/28 hot path).
-        lv = self._lv
-        tt = self._tt.get(order)
-        full = lv[level][index] == 1 << level
-        while not full:
-            level -= 1
-            index *= 2
-            f = lv[level][index]
-            if f == 1 << level:
-                left = 1 << (level - order)
-            elif f == 0 or level == order:
-                left = 0
-            else:
-                assert tt is not None
-                left = tt[level - order - 1][index]
-            if r >= left:
-                r -= left
-                index += 1
-                full = lv[level][index] == 1 << level
-            else:
-                full = f == 1 << level
-        return (index << level) + (r << order)
+        # The r-th free block of the order: the tracked counts 16 children a step, then
+        # the candidate blocks under the lowest tracked node.
+        if self._is_full(level, index):
+            return (index << level) + (r << order)
+        for T, arr in reversed(self._tt.get(order, ())):
+            if level <= T:
+                continue
+            s = index << (level - T)
+            for v in arr[s : s + (1 << (level - T))]:
+                if r < v:
+                    break
+                r -= v
+                s += 1
+            if v == 1 << (T - order):
+                return (s << T) + (r << order)
+            level, index = T, s
+        return self._nth_full(order, r, index << (level - order), 1 << (level - order)) << order
 
-    # C-speed scans for the "lowest" policy.
+    # C-speed scans where a level is a list ("lowest" and "best-fit" policies).
     def _lowest_address(self, level: int, index: int, free: int) -> int:
-        lo = index << level
-        bitmap = self._lv[0]
-        assert isinstance(bitmap, bytearray)
-        return bitmap.find(1, lo, lo + (1 << level))
+        return self._descend_address(0, level, index, free)
+
+    def _level_counts(self, unit: int, lo: int, hi: int) -> list[int]:
+        """Free counts of the order-``unit`` nodes ``lo .. hi - 1``."""
+        if unit == 4:
+            return list(map(int.bit_count, self._w[lo:hi]))
+        arr = self._lv[unit]
+        if arr is not None:
+            return arr[lo:hi]
+        return [self._node_free(unit, i) for i in range(lo, hi)]
+
+    def _fullest_partial(self, unit: int, lo: int, hi: int) -> int | None:
+        full = 1 << unit
+        counts = self._level_counts(unit, lo, hi)
+        if full <= 256:
+            for c in range(1, full):
+                try:
+                    return lo + counts.index(c)
+                except ValueError:
+                    pass
+            return None
+        best = min(((v, i) for i, v in enumerate(counts) if 0 < v < full), default=None)
+        return None if best is None else lo + best[1]
 
     def _lowest_block(self, order: int, wo: int, wk: int) -> int | None:
-        arr = self._lv[order]
         lo = wo >> order
         hi = lo + (1 << (wk - order))
-        full = 1 << order
-        if isinstance(arr, bytearray):
-            i = arr.find(full, lo, hi)
-            return None if i < 0 else i << order
+        arr = self._w if order == 4 else self._lv[order]
+        if arr is None:
+            return super()._lowest_block(order, wo, wk)
         try:
-            return arr.index(full, lo, hi) << order
+            return arr.index(_FULL if order == 4 else 1 << order, lo, hi) << order
         except ValueError:
             return None
 
     def _lowest_maximal(self, order: int) -> int:
         # C-speed scan for an entirely free block whose buddy pair is not entirely free.
-        arr = self._lv[order]
-        full = 1 << order
-        parent = self._lv[order + 1] if order < self._bits else None
+        arr = self._w if order == 4 else self._lv[order]
+        if arr is None:
+            return super()._lowest_maximal(order)
+        full = _FULL if order == 4 else 1 << order
         pos = 0
         while True:
-            if isinstance(arr, bytearray):
-                i = arr.find(full, pos)
-            else:
-                try:
-                    i = arr.index(full, pos)
-                except ValueError:
-                    i = -1
-            if i < 0:  # pragma: no cover - the histogram promised one
-                raise AssertionError("the histogram promised a maximal block")
-            if parent is None or parent[i >> 1] != 2 * full:
+            i = arr.index(full, pos)  # the histogram promised one: no ValueError
+            if order == self._bits or not self._is_full(order + 1, i >> 1):
                 return i << order
             pos = (i | 1) + 1
 
     # ------------------------------------------------------------------ misc
     def copy(self) -> PyBitmapSpace:
-        """An independent copy. O(2**bits) bytes copied in C.
+        """An independent copy. O(2**bits / 16) list cells copied in C.
 
         >>> a = PyBitmapSpace(8); b = a.copy(); b.claim(3)
         >>> a.free_count, b.free_count
@@ -370,33 +578,51 @@ class PyBitmapSpace(BitmapSpace):
         new._bits = self._bits
         new._cnt = list(self._cnt)
         new._tracked = set(self._tracked)
-        new._lv = [a[:] for a in self._lv]
-        new._tt = {j: [a[:] for a in t] for j, t in self._tt.items()}
+        new._w = list(self._w)
+        new._lv = [None if a is None else list(a) for a in self._lv]
+        new._up = [(L, a) for L, a in enumerate(new._lv) if a is not None]
+        new._tt = {j: [(L, list(a)) for L, a in t] for j, t in self._tt.items()}
+        new._tmin = self._tmin
         return new
 
     def memory_bytes(self) -> int:
-        """Bytes held by the arrays (an estimate of the state's size). O(bits).
+        """Bytes held by the lists and the word objects they point to. O(2**bits / 16).
 
         >>> PyBitmapSpace(16).memory_bytes() < 400_000
         True
         """
-        total = 0
-        for a in self._lv:
-            total += len(a) * (1 if isinstance(a, bytearray) else 8)
-        for t in self._tt.values():
-            total += sum(len(a) * a.itemsize for a in t)
-        return total
+        lists = [self._w, *(a for _, a in self._up)]
+        lists += [a for t in self._tt.values() for _, a in t]
+        total = sum(sys.getsizeof(a) for a in lists) + sys.getsizeof(self._cnt)
+        # Values above 256 are objects of their own (smaller ones are shared).
+        objects = {id(v): v for a in lists for v in a if v > 256}
+        return total + sum(map(sys.getsizeof, objects.values()))
 
     def _check(self) -> None:
-        """Assert every invariant. O(2**bits).
+        """Assert every invariant: the stored levels sum the words, the counters count the
+        entirely free nodes, the tracked counts count the free blocks. O(2**bits).
 
         >>> sp = PyBitmapSpace(6); sp.claim(8, 3); sp.track(2); sp._check()
         """
-        _check_dense(
-            self,
-            self._lv,
-            {j: {j + 1 + h: a for h, a in enumerate(t)} for j, t in self._tt.items()},
-        )
+        bits = self._bits
+        w = self._w
+        assert len(w) == 1 << max(bits - 4, 0)
+        assert all(type(x) is int and 0 <= x <= _ONES[min(bits, 4)] for x in w)
+        assert len(self._lv) == bits + 1
+        assert [L for L, a in enumerate(self._lv) if a is not None] == list(range(8, bits, 4))
+        assert all(a is self._lv[L] for L, a in self._up)
+        assert [L for L, _ in self._up] == list(range(8, bits, 4))
+        values, base = list(map(int.bit_count, w)), 4
+        for L, arr in self._up:
+            values = _pair_sums(values, L - base)
+            base = L
+            assert arr == values, L
+        assert self._cnt == self._recount()
+        assert set(self._tt) == self._tracked
+        assert self._tmin == min(self._tracked, default=bits + 1)
+        for j, levels in self._tt.items():
+            assert levels == self._tracking_levels(j), j
+        self._check_counters()
 
 
 def _check_dense(
