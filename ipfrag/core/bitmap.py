@@ -95,10 +95,23 @@ def _block_starts(x: int, order: int) -> int:
 
 
 def _nth_bit(x: int, r: int) -> int:
-    """Position of the ``r``-th (from 0) set bit of ``x``, which has more than ``r``."""
-    for _ in range(r):
-        x &= x - 1
-    return (x & -x).bit_length() - 1
+    """Position of the ``r``-th (from 0) set bit of the word ``x``, which has more than ``r``."""
+    low = x & 255
+    c = _POPCOUNT[low]
+    if r < c:
+        return _NTH[low << 3 | r]
+    return 8 + _NTH[(x >> 8) << 3 | (r - c)]
+
+
+_POPCOUNT = bytes(b.bit_count() for b in range(256))
+_NTH = bytes(
+    next(p for p in range(8) if (b >> p & 1) and (b & ((1 << p) - 1)).bit_count() == r)
+    if r < b.bit_count()
+    else 0
+    for b in range(256)
+    for r in range(8)
+)
+"""``_NTH[b << 3 | r]``: position of the ``r``-th set bit of the byte ``b``."""
 
 
 def _pair_sums(values: list[int], steps: int) -> list[int]:
@@ -469,52 +482,102 @@ class PyBitmapSpace(BitmapSpace):
         return offset
 
     def _descend_address(self, r: int, level: int, index: int, free: int) -> int:
-        # The r-th free address, 16 children a step: the stored levels, then the words.
+        # The r-th free address, 16 children a step (the stored levels, then the words),
+        # each scan from the nearer end: from the right, r counts the addresses after it.
         if free == 1 << level:
             return (index << level) + r
         for T, arr in reversed(self._up):
             if level <= T:
                 continue
+            n = 1 << (level - T)
             s = index << (level - T)
-            for v in arr[s : s + (1 << (level - T))]:
-                if r < v:
-                    break
-                r -= v
-                s += 1
+            if 2 * r < free:
+                for v in arr[s : s + n]:
+                    if r < v:
+                        break
+                    r -= v
+                    s += 1
+            else:
+                r = free - 1 - r
+                s += n - 1
+                for v in reversed(arr[s - n + 1 : s + 1]):
+                    if r < v:
+                        break
+                    r -= v
+                    s -= 1
+                r = v - 1 - r
             if v == 1 << T:
                 return (s << T) + r
-            level, index = T, s
+            level, index, free = T, s, v
         w = self._w
         if level > 4:
+            n = 1 << (level - 4)
             s = index << (level - 4)
-            for x in w[s : s + (1 << (level - 4))]:
-                v = x.bit_count()
-                if r < v:
-                    break
-                r -= v
-                s += 1
+            if 2 * r < free:
+                for x in w[s : s + n]:
+                    v = x.bit_count()
+                    if r < v:
+                        break
+                    r -= v
+                    s += 1
+            else:
+                r = free - 1 - r
+                s += n - 1
+                for x in reversed(w[s - n + 1 : s + 1]):
+                    v = x.bit_count()
+                    if r < v:
+                        break
+                    r -= v
+                    s -= 1
+                r = v - 1 - r
             return (s << 4) + _nth_bit(x, r)
         shift = (index << level) & 15
         return (index << level) + _nth_bit(w[index >> (4 - level)] >> shift & _ONES[level], r)
 
     def _descend_block(self, order: int, r: int, level: int, index: int) -> int:
-        # The r-th free block of the order: the tracked counts 16 children a step, then
-        # the candidate blocks under the lowest tracked node.
+        # The r-th free block of the order: the tracked counts 16 children a step, each
+        # scan from the nearer end, then the candidate blocks under the lowest tracked node.
         if self._is_full(level, index):
             return (index << level) + (r << order)
+        total = self._cnt[order] if level == self._bits else -1
         for T, arr in reversed(self._tt.get(order, ())):
             if level <= T:
                 continue
+            n = 1 << (level - T)
             s = index << (level - T)
-            for v in arr[s : s + (1 << (level - T))]:
-                if r < v:
-                    break
-                r -= v
-                s += 1
+            if total < 0:
+                total = sum(arr[s : s + n])
+            if 2 * r < total:
+                for v in arr[s : s + n]:
+                    if r < v:
+                        break
+                    r -= v
+                    s += 1
+            else:
+                r = total - 1 - r
+                s += n - 1
+                for v in reversed(arr[s - n + 1 : s + 1]):
+                    if r < v:
+                        break
+                    r -= v
+                    s -= 1
+                r = v - 1 - r
             if v == 1 << (T - order):
                 return (s << T) + (r << order)
-            level, index = T, s
-        return self._nth_full(order, r, index << (level - order), 1 << (level - order)) << order
+            level, index, total = T, s, v
+        lo = index << (level - order)
+        n = 1 << (level - order)
+        if order == 4 and total >= 0 and 2 * r >= total:
+            # The last candidates first: the (total - 1 - r)-th full word from the right.
+            r = total - 1 - r
+            i = lo + n - 1
+            for x in reversed(self._w[lo : lo + n]):
+                if x == _FULL:
+                    if not r:
+                        return i << 4
+                    r -= 1
+                i -= 1
+        return self._nth_full(order, r, lo, n) << order
 
     # C-speed scans where a level is a list ("lowest" and "best-fit" policies).
     def _lowest_address(self, level: int, index: int, free: int) -> int:
