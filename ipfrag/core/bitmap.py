@@ -410,6 +410,9 @@ class PyBitmapSpace(BitmapSpace):
         (release). The words and stored levels inside it are rewritten whole, the path
         above it counts; the orders up to the largest block around it that was (becomes)
         entirely free move their counters and tracked counts."""
+        if order == 4:
+            self._update_word(offset, sign)
+            return
         claim = sign < 0
         k = order
         if claim:
@@ -448,6 +451,37 @@ class PyBitmapSpace(BitmapSpace):
             elif j <= top:
                 for L, arr in levels:
                     arr[offset >> L] += sign
+
+    def _update_word(self, offset: int, sign: int) -> None:
+        """:meth:`_update_block` for one word (an aligned /28 of IPv4, the default prefix)."""
+        w = self._w
+        i = offset >> 4
+        # The largest block around the word that was (becomes) entirely free: above 4 only
+        # when the buddy word is free; read before a claim writes, after a release wrote.
+        claim = sign < 0
+        above = self._bits > 4 and w[i ^ 1] == _FULL
+        top = self._top(offset, 5) if above and claim else 4
+        w[i] = 0 if claim else _FULL
+        for L, arr in self._up:
+            arr[offset >> L] += sign << 4
+        if above and not claim:
+            top = self._top(offset, 5)
+        cnt = self._cnt
+        cnt[0] += sign << 4
+        cnt[1] += sign << 3
+        cnt[2] += sign << 2
+        cnt[3] += sign << 1
+        for m in range(4, top + 1):
+            cnt[m] += sign
+        if self._tmin <= top:
+            for j, levels in self._tt.items():
+                if j <= 4:
+                    d = sign << (4 - j)
+                    for L, arr in levels:
+                        arr[offset >> L] += d
+                elif j <= top:
+                    for L, arr in levels:
+                        arr[offset >> L] += sign
 
     def _claim_bulk(self, blocks: list[tuple[int, int]]) -> None:
         # A large batch: clear the words, then rebuild every level, counter and tracked
