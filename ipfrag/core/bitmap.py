@@ -1,11 +1,12 @@
 """The dense backend: per-node free counts of the complete binary tree of aligned blocks.
 
 Two layouts keep the same counts. The compiled one (``cbitmap.py``, ``_ctree.c``) stores
-one count array per tree level. The pure-Python one, :class:`PyBitmapSpace`, stores a
-bit per address in 16-bit words (one word per aligned /28) and counts only every fourth
-level above them (levels 8, 12, ...): in Python every touched cell is an interpreter step,
-so an update of one address writes a word and ``bits / 4 - 1`` cells instead of ``bits + 1``,
-and descents step through 16 children at a time. A /16 needs about 150 KB either way.
+one count array per tree level (about 130 KB for a /16). The pure-Python one,
+:class:`PyBitmapSpace`, stores a bit per address in 16-bit words (one word per aligned
+/28) and counts only every fourth level (4, 8, 12, ...): in Python every touched cell is
+an interpreter step, so an update of one address writes a word and ``bits / 4`` cells
+instead of ``bits + 1``, and descents step through 16 children at a time (about 45 KB for
+a /16).
 
 Why this shape: an update walks one path, every count query is a counter read, and the
 flat arrays make scans and copies run in C. A pointer tree or a sorted interval list pays
@@ -18,6 +19,7 @@ import abc
 import operator
 import os
 import sys
+from array import array
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
@@ -128,15 +130,16 @@ _Levels = list[tuple[int, list[int]]]
 class PyBitmapSpace(BitmapSpace):
     """The pure-Python dense backend: bit words under a 16-ary count tree.
 
-    ``_w`` is a list of 16-bit words, bit ``p`` of word ``i`` set when address
-    ``16 * i + p`` is free (a word is one order-4 node: its popcount is the node's free
-    count). ``_lv[L]`` lists the free counts of the level-``L`` nodes for ``L`` = 8, 12, ...
-    below ``bits`` (None at the other levels, whose counts are popcounts or short slice
-    sums). ``_tt[j]`` holds, per tracked order ``j``, the free order-``j`` blocks under
-    each node of the stored levels above ``j``. Updating one address writes one word and
-    one cell per stored level (2 for a /16, none for a /24) instead of one cell on each of
-    the ``bits + 1`` levels; the binary levels in between never need storing, since every
-    descent steps through them 16 children at a time.
+    ``_w`` is an array of 16-bit words, bit ``p`` of word ``i`` set when address
+    ``16 * i + p`` is free (a word is one order-4 node, an aligned /28 of IPv4).
+    ``_lv[L]`` lists the free counts of the level-``L`` nodes for ``L`` = 4, 8, 12, ...
+    below ``bits`` (None at the other levels, whose counts are word popcounts or short
+    slice sums). ``_tt[j]`` holds, per tracked order ``j``, the free order-``j`` blocks
+    under each node of the stored levels above ``j``. Updating one address writes one
+    word and one cell per stored level (3 for a /16, 1 for a /24) instead of one cell on
+    each of the ``bits + 1`` levels; the binary levels in between never need storing,
+    since every descent steps through them 16 children at a time. Lists, the fastest to
+    index, hold the counts; an array the words (a list would hold an int object each).
 
     >>> sp = PyBitmapSpace(16)
     >>> sp.claim(1000)
@@ -148,9 +151,9 @@ class PyBitmapSpace(BitmapSpace):
 
     def __init__(self, bits: int) -> None:
         super().__init__(bits)
-        self._w: list[int] = [_ONES[min(bits, 4)]] * (1 << max(bits - 4, 0))
+        self._w = array("H", (_ONES[min(bits, 4)],)) * (1 << max(bits - 4, 0))
         self._lv: list[list[int] | None] = [None] * (bits + 1)
-        for L in range(8, bits, 4):
+        for L in range(4, bits, 4):
             self._lv[L] = [1 << L] * (1 << (bits - L))
         self._up: _Levels = [(L, a) for L, a in enumerate(self._lv) if a is not None]
         self._tt: dict[int, _Levels] = {}
@@ -158,43 +161,35 @@ class PyBitmapSpace(BitmapSpace):
 
     # ------------------------------------------------------------ primitives
     def _node_free(self, level: int, index: int) -> int:
-        if level <= 4:
-            x = self._w[index >> (4 - level)]
-            if level == 4:
-                return x.bit_count()
-            return (x >> ((index << level) & 15) & _ONES[level]).bit_count()
         arr = self._lv[level]
         if arr is not None:
             return arr[index]
+        if level <= 4:
+            x = self._w[index >> (4 - level)]
+            return (x >> ((index << level) & 15) & _ONES[level]).bit_count()
         if level == self._bits:
             return self._cnt[0]
-        base = (level - 1) & ~3  # the stored level below (4: the words)
-        s = index << (level - base)
-        e = s + (1 << (level - base))
-        if base == 4:
-            return sum(map(int.bit_count, self._w[s:e]))
-        below = self._lv[base]
+        below = self._lv[(level - 1) & ~3]  # the stored level below
         assert below is not None
-        return sum(below[s:e])
+        s = index << (level - ((level - 1) & ~3))
+        return sum(below[s : s + (1 << (level - ((level - 1) & ~3)))])
 
     _child_free = _node_free
 
     def _is_full(self, level: int, index: int) -> bool:
         """True when node ``(level, index)`` is entirely free; reads no counter, so it
         holds in the middle of an update."""
-        if level <= 4:
-            mask = _ONES[level] << ((index << level) & 15)
-            return self._w[index >> (4 - level)] & mask == mask
         arr = self._lv[level]
         if arr is not None:
             return arr[index] == 1 << level
-        base = (level - 1) & ~3
-        n = 1 << (level - base)
-        s = index << (level - base)
-        if base == 4:
-            return self._w[s : s + n] == [_FULL] * n
+        if level <= 4:
+            mask = _ONES[level] << ((index << level) & 15)
+            return self._w[index >> (4 - level)] & mask == mask
+        base = (level - 1) & ~3  # the stored level below
         below = self._lv[base]
         assert below is not None
+        n = 1 << (level - base)
+        s = index << (level - base)
         return below[s : s + n] == [1 << base] * n
 
     def _top(self, offset: int, order: int) -> int:
@@ -423,7 +418,7 @@ class PyBitmapSpace(BitmapSpace):
         else:
             n = 1 << (k - 4)
             s = offset >> 4
-            w[s : s + n] = [0 if claim else _FULL] * n
+            w[s : s + n] = array("H", (0 if claim else _FULL,)) * n
         for L, arr in self._up:
             if k >= L:
                 n = 1 << (k - L)
@@ -495,7 +490,7 @@ class PyBitmapSpace(BitmapSpace):
                 w[o >> 4] &= ~(_ONES[k] << (o & 15))
             else:
                 n = 1 << (k - 4)
-                w[o >> 4 : (o >> 4) + n] = [0] * n
+                w[o >> 4 : (o >> 4) + n] = array("H", (0,)) * n
         values, base = list(map(int.bit_count, w)), 4
         for L, arr in self._up:
             values = _pair_sums(values, L - base)
@@ -543,28 +538,8 @@ class PyBitmapSpace(BitmapSpace):
             if v == 1 << T:
                 return (s << T) + r
             level, index, free = T, s, v
+        # Inside one word (level 4 is stored whenever the space is larger).
         w = self._w
-        if level > 4:
-            n = 1 << (level - 4)
-            s = index << (level - 4)
-            if 2 * r < free:
-                for x in w[s : s + n]:
-                    v = x.bit_count()
-                    if r < v:
-                        break
-                    r -= v
-                    s += 1
-            else:
-                r = free - 1 - r
-                s += n - 1
-                for x in reversed(w[s - n + 1 : s + 1]):
-                    v = x.bit_count()
-                    if r < v:
-                        break
-                    r -= v
-                    s -= 1
-                r = v - 1 - r
-            return (s << 4) + _nth_bit(x, r)
         shift = (index << level) & 15
         return (index << level) + _nth_bit(w[index >> (4 - level)] >> shift & _ONES[level], r)
 
@@ -619,8 +594,6 @@ class PyBitmapSpace(BitmapSpace):
 
     def _level_counts(self, unit: int, lo: int, hi: int) -> list[int]:
         """Free counts of the order-``unit`` nodes ``lo .. hi - 1``."""
-        if unit == 4:
-            return list(map(int.bit_count, self._w[lo:hi]))
         arr = self._lv[unit]
         if arr is not None:
             return arr[lo:hi]
@@ -675,7 +648,7 @@ class PyBitmapSpace(BitmapSpace):
         new._bits = self._bits
         new._cnt = list(self._cnt)
         new._tracked = set(self._tracked)
-        new._w = list(self._w)
+        new._w = self._w[:]
         new._lv = [None if a is None else list(a) for a in self._lv]
         new._up = [(L, a) for L, a in enumerate(new._lv) if a is not None]
         new._tt = {j: [(L, list(a)) for L, a in t] for j, t in self._tt.items()}
@@ -683,14 +656,15 @@ class PyBitmapSpace(BitmapSpace):
         return new
 
     def memory_bytes(self) -> int:
-        """Bytes held by the lists and the word objects they point to. O(2**bits / 16).
+        """Bytes held by the word array, the count lists and the count objects above 256
+        they point to. O(2**bits / 16).
 
         >>> PyBitmapSpace(16).memory_bytes() < 400_000
         True
         """
-        lists = [self._w, *(a for _, a in self._up)]
-        lists += [a for t in self._tt.values() for _, a in t]
+        lists = [a for _, a in self._up] + [a for t in self._tt.values() for _, a in t]
         total = sum(sys.getsizeof(a) for a in lists) + sys.getsizeof(self._cnt)
+        total += sys.getsizeof(self._w)
         # Values above 256 are objects of their own (smaller ones are shared).
         objects = {id(v): v for a in lists for v in a if v > 256}
         return total + sum(map(sys.getsizeof, objects.values()))
@@ -703,12 +677,12 @@ class PyBitmapSpace(BitmapSpace):
         """
         bits = self._bits
         w = self._w
-        assert len(w) == 1 << max(bits - 4, 0)
+        assert isinstance(w, array) and w.typecode == "H" and len(w) == 1 << max(bits - 4, 0)
         assert all(type(x) is int and 0 <= x <= _ONES[min(bits, 4)] for x in w)
         assert len(self._lv) == bits + 1
-        assert [L for L, a in enumerate(self._lv) if a is not None] == list(range(8, bits, 4))
+        assert [L for L, a in enumerate(self._lv) if a is not None] == list(range(4, bits, 4))
         assert all(a is self._lv[L] for L, a in self._up)
-        assert [L for L, _ in self._up] == list(range(8, bits, 4))
+        assert [L for L, _ in self._up] == list(range(4, bits, 4))
         values, base = list(map(int.bit_count, w)), 4
         for L, arr in self._up:
             values = _pair_sums(values, L - base)
