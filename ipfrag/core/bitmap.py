@@ -20,7 +20,7 @@ import operator
 import os
 import sys
 from array import array
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, MutableSequence, Sequence
 from typing import Literal
 
 from ipfrag.core.base import AddressSpace
@@ -123,7 +123,7 @@ def _pair_sums(values: list[int], steps: int) -> list[int]:
     return values
 
 
-_Levels = list[tuple[int, list[int]]]
+_Levels = list[tuple[int, MutableSequence[int]]]
 """Stored levels as ``(level, counts)`` pairs, ascending."""
 
 
@@ -152,9 +152,11 @@ class PyBitmapSpace(BitmapSpace):
     def __init__(self, bits: int) -> None:
         super().__init__(bits)
         self._w = array("H", (_ONES[min(bits, 4)],)) * (1 << max(bits - 4, 0))
-        self._lv: list[list[int] | None] = [None] * (bits + 1)
+        self._lv: list[MutableSequence[int] | None] = [None] * (bits + 1)
         for L in range(4, bits, 4):
-            self._lv[L] = [1 << L] * (1 << (bits - L))
+            # Level 4's counts fit a byte: a bytearray, so scans for a count are memchr.
+            n = 1 << (bits - L)
+            self._lv[L] = bytearray(b"\x10") * n if L == 4 else [1 << L] * n
         self._up: _Levels = [(L, a) for L, a in enumerate(self._lv) if a is not None]
         self._tt: dict[int, _Levels] = {}
         self._tmin = bits + 1  # the lowest tracked order (bits + 1: none)
@@ -190,6 +192,8 @@ class PyBitmapSpace(BitmapSpace):
         assert below is not None
         n = 1 << (level - base)
         s = index << (level - base)
+        if isinstance(below, bytearray):  # level 4
+            return below[s : s + n] == b"\x10" * n
         return below[s : s + n] == [1 << base] * n
 
     def _top(self, offset: int, order: int) -> int:
@@ -204,7 +208,8 @@ class PyBitmapSpace(BitmapSpace):
         """How many of the order-``order`` nodes ``lo .. lo + n - 1`` are entirely free."""
         w = self._w
         if order == 4:
-            return w[lo : lo + n].count(_FULL)
+            c4 = self._lv[4]
+            return w[lo : lo + n].count(_FULL) if c4 is None else c4[lo : lo + n].count(16)
         if order < 4:
             per = 4 - order  # log2 of the order's blocks per word
             if n < 1 << per:  # inside one word
@@ -580,8 +585,10 @@ class PyBitmapSpace(BitmapSpace):
             # The last candidates first: the (total - 1 - r)-th full word from the right.
             r = total - 1 - r
             i = lo + n - 1
-            for x in reversed(self._w[lo : lo + n]):
-                if x == _FULL:
+            c4 = self._lv[4]
+            assert c4 is not None  # the space is larger than this node
+            for x in reversed(c4[lo : lo + n]):
+                if x == 16:
                     if not r:
                         return i << 4
                     r -= 1
@@ -592,7 +599,7 @@ class PyBitmapSpace(BitmapSpace):
     def _lowest_address(self, level: int, index: int, free: int) -> int:
         return self._descend_address(0, level, index, free)
 
-    def _level_counts(self, unit: int, lo: int, hi: int) -> list[int]:
+    def _level_counts(self, unit: int, lo: int, hi: int) -> Sequence[int]:
         """Free counts of the order-``unit`` nodes ``lo .. hi - 1``."""
         arr = self._lv[unit]
         if arr is not None:
@@ -614,27 +621,62 @@ class PyBitmapSpace(BitmapSpace):
 
     def _lowest_block(self, order: int, wo: int, wk: int) -> int | None:
         lo = wo >> order
-        hi = lo + (1 << (wk - order))
-        arr = self._w if order == 4 else self._lv[order]
-        if arr is None:
-            return super()._lowest_block(order, wo, wk)
-        try:
-            return arr.index(_FULL if order == 4 else 1 << order, lo, hi) << order
-        except ValueError:
-            return None
+        i = self._scan_full(order, lo, lo + (1 << (wk - order)), maximal=False)
+        return None if i is None else i << order
 
     def _lowest_maximal(self, order: int) -> int:
-        # C-speed scan for an entirely free block whose buddy pair is not entirely free.
-        arr = self._w if order == 4 else self._lv[order]
-        if arr is None:
-            return super()._lowest_maximal(order)
-        full = _FULL if order == 4 else 1 << order
-        pos = 0
-        while True:
-            i = arr.index(full, pos)  # the histogram promised one: no ValueError
-            if order == self._bits or not self._is_full(order + 1, i >> 1):
-                return i << order
-            pos = (i | 1) + 1
+        i = self._scan_full(order, 0, 1 << (self._bits - order), maximal=True)
+        if i is None:  # pragma: no cover - the histogram promised one
+            raise AssertionError("the histogram promised a maximal block")
+        return i << order
+
+    def _scan_full(self, order: int, lo: int, hi: int, maximal: bool) -> int | None:
+        """The first entirely free order-``order`` node among ``lo .. hi - 1`` (with
+        ``maximal``, whose buddy is not entirely free), or None: C-speed scans of the
+        stored level at or below the order for full nodes, then a check of each hit."""
+        if order == self._bits:
+            return 0 if self._is_full(order, 0) else None
+        if order >= 4:
+            base = order if self._lv[order] is not None else (order - 1) & ~3
+            arr = self._lv[base]
+            assert arr is not None
+            sh = order - base
+            pos = lo << sh
+            while True:
+                try:
+                    i = arr.index(1 << base, pos, hi << sh) >> sh
+                except ValueError:
+                    return None
+                if sh == 0 or self._is_full(order, i):
+                    if not maximal or not self._is_full(order + 1, i >> 1):
+                        return i
+                    i |= 1  # its buddy is not maximal either
+                pos = (i + 1) << sh
+        # Below a word: the words with enough free addresses, then their bits.
+        per = 4 - order
+        w = self._w
+        c4 = self._lv[4] if self._bits > 4 else None
+        pos, end = lo >> per, max(hi >> per, (lo >> per) + 1)
+        span = -1  # the whole word, unless the range lies inside one
+        if hi - lo < 1 << per:
+            span = ((1 << ((hi - lo) << order)) - 1) << ((lo << order) & 15)
+        counts = range(1 << order, 16 if maximal else 17)
+        while pos < end:
+            if isinstance(c4, bytearray):  # skip the words with too few free addresses
+                hits = [h for h in (c4.find(c, pos, end) for c in counts) if h >= 0]
+                if not hits:
+                    return None
+                pos = min(hits)
+            x = w[pos]
+            starts = _block_starts(x, order)
+            if maximal:
+                pairs = _block_starts(x, order + 1)
+                starts &= ~(pairs | pairs << (1 << order))
+            starts &= span
+            if starts:
+                return (pos << per) + (((starts & -starts).bit_length() - 1) >> order)
+            pos += 1
+        return None
 
     # ------------------------------------------------------------------ misc
     def copy(self) -> PyBitmapSpace:
@@ -649,7 +691,7 @@ class PyBitmapSpace(BitmapSpace):
         new._cnt = list(self._cnt)
         new._tracked = set(self._tracked)
         new._w = self._w[:]
-        new._lv = [None if a is None else list(a) for a in self._lv]
+        new._lv = [None if a is None else a[:] for a in self._lv]
         new._up = [(L, a) for L, a in enumerate(new._lv) if a is not None]
         new._tt = {j: [(L, list(a)) for L, a in t] for j, t in self._tt.items()}
         new._tmin = self._tmin
@@ -687,7 +729,7 @@ class PyBitmapSpace(BitmapSpace):
         for L, arr in self._up:
             values = _pair_sums(values, L - base)
             base = L
-            assert arr == values, L
+            assert list(arr) == values, L
         assert self._cnt == self._recount()
         assert set(self._tt) == self._tracked
         assert self._tmin == min(self._tracked, default=bits + 1)
