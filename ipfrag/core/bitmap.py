@@ -123,6 +123,14 @@ def _pair_sums(values: list[int], steps: int) -> list[int]:
     return values
 
 
+_ENOUGH = {
+    (order, maximal): bytes((1 << order) <= c < (16 if maximal else 17) for c in range(256))
+    for order in range(4)
+    for maximal in (False, True)
+}
+"""``_ENOUGH[order, maximal]``: a translation table flagging the level-4 counts of the
+words that may hold a free (maximal) block of ``order``."""
+
 _Levels = list[tuple[int, MutableSequence[int]]]
 """Stored levels as ``(level, counts)`` pairs, ascending."""
 
@@ -660,13 +668,16 @@ class PyBitmapSpace(BitmapSpace):
         span = -1  # the whole word, unless the range lies inside one
         if hi - lo < 1 << per:
             span = ((1 << ((hi - lo) << order)) - 1) << ((lo << order) & 15)
-        counts = range(1 << order, 16 if maximal else 17)
+        if isinstance(c4, bytearray):
+            # One C pass flags the words with enough free addresses (a full word holds
+            # no maximal block below it); each flagged word is then checked.
+            first = pos
+            enough = c4[pos:end].translate(_ENOUGH[order, maximal])
         while pos < end:
-            if isinstance(c4, bytearray):  # skip the words with too few free addresses
-                hits = [h for h in (c4.find(c, pos, end) for c in counts) if h >= 0]
-                if not hits:
+            if isinstance(c4, bytearray):
+                pos = enough.find(1, pos - first) + first
+                if pos < first:
                     return None
-                pos = min(hits)
             x = w[pos]
             starts = _block_starts(x, order)
             if maximal:
