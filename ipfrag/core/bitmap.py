@@ -155,7 +155,9 @@ class PyBitmapSpace(BitmapSpace):
     (4095, 0)
     """
 
-    __slots__ = ("_lv", "_tmin", "_tt", "_up", "_w")
+    # block_count, the counter read behind Subnet.can_carve, is the counter list's own
+    # __getitem__, bound per instance: one C call.
+    __slots__ = ("_lv", "_tmin", "_tt", "_up", "_w", "block_count")
 
     def __init__(self, bits: int) -> None:
         super().__init__(bits)
@@ -168,6 +170,7 @@ class PyBitmapSpace(BitmapSpace):
         self._up: _Levels = [(L, a) for L, a in enumerate(self._lv) if a is not None]
         self._tt: dict[int, _Levels] = {}
         self._tmin = bits + 1  # the lowest tracked order (bits + 1: none)
+        self.block_count = self._cnt.__getitem__  # type: ignore[method-assign,assignment]
 
     # ------------------------------------------------------------ primitives
     def _node_free(self, level: int, index: int) -> int:
@@ -706,6 +709,7 @@ class PyBitmapSpace(BitmapSpace):
         new._up = [(L, a) for L, a in enumerate(new._lv) if a is not None]
         new._tt = {j: [(L, list(a)) for L, a in t] for j, t in self._tt.items()}
         new._tmin = self._tmin
+        new.block_count = new._cnt.__getitem__  # type: ignore[method-assign,assignment]
         return new
 
     def memory_bytes(self) -> int:
@@ -742,6 +746,7 @@ class PyBitmapSpace(BitmapSpace):
             base = L
             assert list(arr) == values, L
         assert self._cnt == self._recount()
+        assert self.block_count.__self__ is self._cnt  # type: ignore[attr-defined]
         assert set(self._tt) == self._tracked
         assert self._tmin == min(self._tracked, default=bits + 1)
         for j, levels in self._tt.items():
