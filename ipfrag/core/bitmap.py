@@ -5,7 +5,7 @@ one count array per tree level (about 130 KB for a /16). The pure-Python one,
 :class:`PyBitmapSpace`, stores a bit per address in 16-bit words (one word per aligned
 /28) and counts only every fourth level (4, 8, 12, ...): in Python every touched cell is
 an interpreter step, so an update of one address writes a word and ``bits / 4`` cells
-instead of ``bits + 1``, and descents step through 16 children at a time (about 45 KB for
+instead of ``bits + 1``, and descents step through 16 children at a time (about 15 KB for
 a /16).
 
 Why this shape: an update walks one path, every count query is a counter read, and the
@@ -35,14 +35,16 @@ MAX_BITMAP_BITS = 24
 class BitmapSpace(AddressSpace):
     """Dense address space of ``2**bits`` addresses (``bits <= 24``).
 
-    Two implementations keep the same count tree: :class:`PyBitmapSpace` (pure Python,
-    the fallback and the test oracle) and ``CBitmapSpace`` (a compiled extension built
-    at install time when a C compiler is there). ``BitmapSpace(bits)`` builds the one
-    in use, :data:`IMPLEMENTATION`; the environment variable ``IPFRAG_PURE=1`` forces the
-    pure one. Both give the same answers and, for the same random draws, the same picks.
+    Two implementations keep the same counts (see the module's notes for their layouts):
+    :class:`PyBitmapSpace` (pure Python, the fallback and the test oracle) and
+    ``CBitmapSpace`` (a compiled extension built at install time when a C compiler is
+    there). ``BitmapSpace(bits)`` builds the one in use, :data:`IMPLEMENTATION`; the
+    environment variable ``IPFRAG_PURE=1`` forces the pure one. Both give the same
+    answers and, for the same random draws, the same picks.
 
-    Memory: about ``2**bits * 2`` bytes. Updates of one address and every counter
-    query are O(bits); claiming a block of order k writes O(2**k) cells more.
+    Memory: about ``2**bits * 2`` bytes compiled, ``2**bits / 4`` pure. Updates of one
+    address and every counter query are O(bits); claiming a block of order k writes
+    O(2**k) cells more (O(2**k / 16) pure).
 
     >>> sp = BitmapSpace(16)
     >>> sp.claim(1000)
