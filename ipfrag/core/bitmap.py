@@ -349,6 +349,11 @@ class PyBitmapSpace(BitmapSpace):
         (True, False)
         """
         if order:
+            if order == 4 and self._bits > 4:  # a /28 of IPv4: its count, its word
+                if self._lv[4][offset >> 4] != 16:  # type: ignore[index]
+                    return False
+                self._update_word(offset, -1)
+                return True
             if not self._is_full(order, offset >> order):
                 return False
             self._update_block(offset, order, -1)
@@ -390,6 +395,11 @@ class PyBitmapSpace(BitmapSpace):
         (False, True)
         """
         if order:
+            if order == 4 and self._bits > 4:
+                if self._lv[4][offset >> 4]:  # type: ignore[index]
+                    return False
+                self._update_word(offset, 1)
+                return True
             if self._node_free(order, offset >> order):
                 return False
             self._update_block(offset, order, 1)
