@@ -197,7 +197,7 @@ def test_both_cores_agree_where_the_pure_core_stores_several_levels(bits: int) -
         off = rng.randrange(1 << (bits - k)) << k
         seed = rng.randrange(2**32)
         policy = rng.choice(POLICIES)
-        step = rng.randrange(6)
+        step = rng.randrange(7)
         if step == 0:
             assert c.try_claim(off, k) == py.try_claim(off, k)
         elif step == 1:
@@ -212,9 +212,16 @@ def test_both_cores_agree_where_the_pure_core_stores_several_levels(bits: int) -
             assert rc.getstate() == rp.getstate()
         elif step == 4:
             assert c.fill(off, k) == py.fill(off, k)
-        else:
+        elif step == 5:
             c.track(k)
             py.track(k)
+        else:  # empty a /24-ish node /28 by /28, then address by address
+            span = min(rng.choice([8, 9]), bits)
+            base = rng.randrange(1 << (bits - span)) << span
+            for o in range(base, base + (1 << span), 16):
+                assert c.try_release(o, 4) == py.try_release(o, 4)
+            for o in range(base, base + (1 << span)):
+                assert c.try_release(o) == py.try_release(o)
         assert [c.block_count(j) for j in range(bits + 1)] == py._cnt
     assert list(c.iter_maximal_free()) == list(py.iter_maximal_free())
     assert c.tracked_orders == py.tracked_orders
