@@ -224,7 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; prints the report (and writes ``--json``)."""
     p = argparse.ArgumentParser(prog="python -m benchmarks.calibrate", description=__doc__)
     p.add_argument("--reference", default=REFERENCE, help="the commit the issue measured")
-    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--rounds", type=int, default=7)
     p.add_argument("--ops", type=int, default=20_000, help="updates per pass")
     p.add_argument("--fills", type=int, default=10, help="fills per round")
     p.add_argument("--json", type=Path)

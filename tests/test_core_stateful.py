@@ -22,7 +22,7 @@ from typing import Any
 
 import netaddr
 import pytest
-from hypothesis import event, note, settings
+from hypothesis import event, given, note, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
@@ -569,3 +569,27 @@ def test_unknown_policy_rejected_on_a_full_space(backend: str) -> None:
     sp.claim(0, 2)
     with pytest.raises(InvalidArgument):
         sp.pick_address("worst")  # type: ignore[arg-type]
+
+
+@given(st.integers(1, 2**70), st.integers(0, 2**32))
+def test_random_picks_draw_what_randrange_draws(n: int, seed: int) -> None:
+    """The core's shortcut for a plain Random draws randrange's numbers, leaving the
+    generator in the same state; other generators and n <= 0 go through randrange."""
+    from ipfrag.core import base
+
+    assert base._PLAIN_DRAWS
+    a, b = random.Random(seed), random.Random(seed)
+    assert [a.randrange(n) for _ in range(5)] == [base._below(b, n) for _ in range(5)]
+    assert a.getstate() == b.getstate()
+
+    class Counting(random.Random):
+        calls = 0
+
+        def randrange(self, *args: Any, **kwargs: Any) -> int:
+            Counting.calls += 1
+            return super().randrange(*args, **kwargs)
+
+    assert base._below(Counting(seed), n) == random.Random(seed).randrange(n)
+    assert Counting.calls == 1
+    with pytest.raises(ValueError):
+        base._below(random.Random(seed), 0)
