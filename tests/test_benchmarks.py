@@ -297,3 +297,12 @@ def test_calibrate_scales_the_targets_by_a_reference_measured_in_the_run(
         assert ("met" if t["met"] else "NOT MET") in text
     # Without the commit, only this tree's figures.
     assert calibrate.run("no-such-commit", 1, 50, 1)["reference"] is None
+
+
+def test_interval_backends_agree_and_report_both_sparse_cores() -> None:
+    """The sparse cores and the interval tree count the same free /80s (run() exits on a
+    disagreement) and each has a time."""
+    from benchmarks import interval_backends
+
+    r = interval_backends.run(20, 3)
+    assert set(r) == {"sparse", "pure", "intervaltree"} and min(r.values()) > 0
