@@ -16,13 +16,12 @@ from collections.abc import Iterable
 from itertools import compress
 
 from ipfrag.core import _ctree
+from ipfrag.core._compiled import _OK, _CompiledSpace
 from ipfrag.core.base import Block, Policy
 from ipfrag.core.bitmap import BitmapSpace, _check_dense
-from ipfrag.errors import AddressInUse, NotAllocated, OutsideSubnet
 
 __all__ = ["CBitmapSpace"]
 
-_OK, _BUSY = 0, 1
 _NONE_FREE, _TRACK_FIRST = -1, -2
 
 
@@ -55,7 +54,7 @@ _C_DRAWS = _draws_match()
 """The random picks of a plain ``random.Random`` are drawn in C (else in Python)."""
 
 
-class CBitmapSpace(BitmapSpace):
+class CBitmapSpace(_CompiledSpace, BitmapSpace):
     """Dense address space of ``2**bits`` addresses (``bits <= 24``), compiled.
 
     Memory: about ``2**bits * 2`` bytes, as the pure backend. Updates of one address
@@ -71,67 +70,13 @@ class CBitmapSpace(BitmapSpace):
     # own bound methods, set per instance by _bind: a call from Subnet is one C call, with
     # no Python frame in between.
     __slots__ = ("_t", "block_count", "try_claim", "try_release")
+    _t: _ctree.Tree
 
     def __init__(self, bits: int) -> None:
         super().__init__(bits)
         self._bind(_ctree.Tree(bits))
 
-    def _bind(self, tree: _ctree.Tree) -> None:
-        self._t = tree
-        # The counters live in C; the tree reads as the sequence of them.
-        self._cnt = tree  # type: ignore[assignment]
-        self.try_claim = tree.try_claim  # type: ignore[method-assign,assignment]
-        self.try_release = tree.try_release  # type: ignore[method-assign,assignment]
-        self.block_count = tree.block_count  # type: ignore[method-assign,assignment]
-
     # ------------------------------------------------------------ primitives
-    def _node_free(self, level: int, index: int) -> int:
-        return self._t.free(level, index)
-
-    def _child_free(self, level: int, index: int) -> int:
-        return self._t.free(level, index)
-
-    def _child_blocks_free(self, order: int, level: int, index: int) -> int:
-        return self._t.blocks(order, level, index)
-
-    def _build_tracking(self, order: int) -> None:
-        self._t.track(order)
-
-    def _claim(self, offset: int, order: int) -> None:
-        self._t.claim(offset, order)
-
-    def _release(self, offset: int, order: int) -> None:
-        self._t.release(offset, order)
-
-    def _refuse(self, offset: int, order: int, status: int, claiming: bool) -> None:
-        """The error of a refused update (the pure backend's, in the same order)."""
-        self._check_block(offset, order)
-        if status == _BUSY:
-            if claiming:
-                raise AddressInUse(f"block ({offset}, {order}) is not entirely free")
-            raise NotAllocated(f"block ({offset}, {order}) is not entirely used")
-        raise OutsideSubnet(f"block ({offset!r}, {order!r}) is not a block of this space")
-
-    def claim(self, offset: int, order: int = 0) -> None:
-        """Mark the aligned block ``(offset, order)`` used; all or nothing. O(bits) in C.
-
-        >>> sp = CBitmapSpace(8); sp.claim(16, 4); sp.free_block_count(4)
-        15
-        """
-        status = self._t.claim(offset, order)
-        if status != _OK:
-            self._refuse(offset, order, status, True)
-
-    def release(self, offset: int, order: int = 0) -> None:
-        """Mark the aligned block ``(offset, order)`` free again; all or nothing. O(bits) in C.
-
-        >>> sp = CBitmapSpace(8); sp.claim(16, 4); sp.release(16, 4); sp.free_count
-        256
-        """
-        status = self._t.release(offset, order)
-        if status != _OK:
-            self._refuse(offset, order, status, False)
-
     def claim_many(self, blocks: Iterable[Block]) -> None:
         """Mark many aligned blocks used at once, checked and claimed in C; all or nothing.
 
@@ -178,18 +123,8 @@ class CBitmapSpace(BitmapSpace):
             return None if offset == _NONE_FREE else offset
         return super().take_block(order, policy, rng)
 
-    def _take_nth(self, order: int, r: int) -> int:
-        # One descent-and-claim in C.
-        return self._t.take_address(r) if order == 0 else self._t.take_block(order, r)
-
-    def _fullest_partial(self, unit: int, lo: int, hi: int) -> int | None:
-        return self._t.fullest_partial(unit, lo, hi)
-
     def _descend_address(self, r: int, level: int, index: int, free: int) -> int:
         return self._t.descend_address(r, level, index, free)
-
-    def _descend_block(self, order: int, r: int, level: int, index: int) -> int:
-        return self._t.descend_block(order, r, level, index)
 
     def _lowest_address(self, level: int, index: int, free: int) -> int:
         lo = index << level
@@ -199,12 +134,6 @@ class CBitmapSpace(BitmapSpace):
         lo = wo >> order
         i = self._t.find(order, 1 << order, lo, lo + (1 << (wk - order)))
         return None if i < 0 else i << order
-
-    def _lowest_maximal(self, order: int) -> int:
-        offset = self._t.lowest_maximal(order)
-        if offset < 0:  # pragma: no cover - the histogram promised one
-            raise AssertionError("the histogram promised a maximal block")
-        return offset
 
     # ------------------------------------------------------------------ misc
     def copy(self) -> CBitmapSpace:
@@ -232,14 +161,6 @@ class CBitmapSpace(BitmapSpace):
         """
         used = bytes(self._t.level(0)).translate(_USED)  # 1 where an address is used
         return (_rebuilt, (self._bits, used, tuple(sorted(self._tracked))))
-
-    def memory_bytes(self) -> int:
-        """Bytes held by the C tree. O(bits).
-
-        >>> CBitmapSpace(16).memory_bytes() < 400_000
-        True
-        """
-        return self._t.nbytes()
 
     def _check(self) -> None:
         """Assert every invariant (the pure backend's, on the C arrays). O(2**bits).

@@ -16,19 +16,19 @@ from __future__ import annotations
 from typing import Any
 
 from ipfrag.core import _csparse
+from ipfrag.core._compiled import _CompiledSpace
 from ipfrag.core.base import AddressSpace
 from ipfrag.core.sparse import MAX_COMPILED_SPARSE_BITS, PySparseSpace, SparseSpace, _layout, _Node
-from ipfrag.errors import AddressInUse, InvalidArgument, NotAllocated, OutsideSubnet
+from ipfrag.errors import InvalidArgument
 
 __all__ = ["CSparseSpace"]
 
-_OK, _BUSY = 0, 1
 
 if _csparse.MAXBITS != MAX_COMPILED_SPARSE_BITS:  # pragma: no cover - a stale build
     raise ImportError("ipfrag.core._csparse was built for another size; rebuild it")
 
 
-class CSparseSpace(SparseSpace):
+class CSparseSpace(_CompiledSpace, SparseSpace):
     """Sparse address space of ``2**bits`` addresses (``bits <= 64``), compiled.
 
     Memory: one C node (64 bytes) per claimed block and per branching node, whatever
@@ -45,6 +45,7 @@ class CSparseSpace(SparseSpace):
     # own bound methods, set per instance by _bind: a call from Subnet is one C call, with
     # no Python frame in between.
     __slots__ = ("_t", "block_count", "try_claim", "try_release")
+    _t: _csparse.Trie
 
     def __init__(self, bits: int) -> None:
         AddressSpace.__init__(self, bits)
@@ -55,86 +56,15 @@ class CSparseSpace(SparseSpace):
             )
         self._bind(_csparse.Trie(bits))
 
-    def _bind(self, trie: _csparse.Trie) -> None:
-        self._t = trie
-        # The counters live in C; the trie reads as the sequence of them.
-        self._cnt = trie  # type: ignore[assignment]
-        self.try_claim = trie.try_claim  # type: ignore[method-assign,assignment]
-        self.try_release = trie.try_release  # type: ignore[method-assign,assignment]
-        self.block_count = trie.block_count  # type: ignore[method-assign,assignment]
-
     # ------------------------------------------------------------ primitives
-    def _node_free(self, level: int, index: int) -> int:
-        return self._t.free(level, index)
-
-    def _child_free(self, level: int, index: int) -> int:
-        return self._t.free(level, index)
-
-    def _child_blocks_free(self, order: int, level: int, index: int) -> int:
-        return self._t.blocks(order, level, index)
-
-    def _build_tracking(self, order: int) -> None:
-        self._t.track(order)
-
-    def _claim(self, offset: int, order: int) -> None:
-        self._t.claim(offset, order)
-
-    def _release(self, offset: int, order: int) -> None:
-        self._t.release(offset, order)
-
-    def _refuse(self, offset: int, order: int, status: int, claiming: bool) -> None:
-        """The error of a refused update (the pure backend's, in the same order)."""
-        self._check_block(offset, order)
-        if status == _BUSY:
-            if claiming:
-                raise AddressInUse(f"block ({offset}, {order}) is not entirely free")
-            raise NotAllocated(f"block ({offset}, {order}) is not entirely used")
-        raise OutsideSubnet(f"block ({offset!r}, {order!r}) is not a block of this space")
-
-    def claim(self, offset: int, order: int = 0) -> None:
-        """Mark the aligned block ``(offset, order)`` used; all or nothing. O(depth) in C.
-
-        >>> sp = CSparseSpace(64); sp.claim(2**63); sp.claim(0, 48); sp.free_block_count(48)
-        65534
-        """
-        status = self._t.claim(offset, order)
-        if status != _OK:
-            self._refuse(offset, order, status, True)
-
-    def release(self, offset: int, order: int = 0) -> None:
-        """Mark the aligned block ``(offset, order)`` free again; all or nothing. O(depth) in C.
-
-        >>> sp = CSparseSpace(64); sp.claim(0, 48); sp.release(0, 48); sp.free_count == 2**64
-        True
-        """
-        status = self._t.release(offset, order)
-        if status != _OK:
-            self._refuse(offset, order, status, False)
-
-    def _take_nth(self, order: int, r: int) -> int:
-        # One descent and claim in C.
-        return self._t.take_address(r) if order == 0 else self._t.take_block(order, r)
-
-    def _fullest_partial(self, unit: int, lo: int, hi: int) -> int | None:
-        return self._t.fullest_partial(unit, lo, hi)
-
     def _descend_address(self, r: int, level: int, index: int, free: int) -> int:
         return self._t.descend_address(r, level, index)
-
-    def _descend_block(self, order: int, r: int, level: int, index: int) -> int:
-        return self._t.descend_block(order, r, level, index)
 
     def _lowest_address(self, level: int, index: int, free: int) -> int:
         return self._t.descend_address(0, level, index)
 
     def _lowest_block(self, order: int, wo: int, wk: int) -> int | None:
         return self._t.lowest_block(order, wo, wk)
-
-    def _lowest_maximal(self, order: int) -> int:
-        offset = self._t.lowest_maximal(order)
-        if offset < 0:  # pragma: no cover - the histogram promised one
-            raise AssertionError("the histogram promised a maximal block")
-        return offset
 
     # ------------------------------------------------------------------ misc
     def copy(self) -> CSparseSpace:
@@ -169,14 +99,6 @@ class CSparseSpace(SparseSpace):
         3
         """
         return self._t.entry_count()
-
-    def memory_bytes(self) -> int:
-        """Bytes held by the C trie (nodes and tracked counts). O(1).
-
-        >>> sp = CSparseSpace(64); sp.claim(5); sp.claim(2**40); sp.memory_bytes() < 2000
-        True
-        """
-        return self._t.nbytes()
 
     def _check(self) -> None:
         """Assert every invariant: the pure backend's checks, on the exported C trie.
