@@ -1041,19 +1041,6 @@ def _facts(shape: Interface) -> InterfaceFacts:
     )
 
 
-_INFO_KEYS = (
-    "interface_type",
-    "description",
-    "status",
-    "requester_id",
-    "vpc_id",
-    "availability_zone",
-    "requester_managed",
-    "instance_id",
-    "device_index",
-)
-
-
 @lru_cache(maxsize=4096)
 def _verdict_info(c: Classification) -> dict[str, Any]:
     """The owner info keys of a verdict (verdicts repeat: built once each; never changed)."""
@@ -1074,22 +1061,20 @@ def _owner_info(
     (snapshot metadata ``instances``); the interface's instance gets them.
     """
     attachment = shape.Attachment
-    fields = zip(
-        _INFO_KEYS,
-        (
-            shape.InterfaceType,
-            shape.Description,
-            shape.Status,
-            shape.RequesterId,
-            shape.VpcId,
-            shape.AvailabilityZone,
-            shape.RequesterManaged,
-            attachment.InstanceId if attachment is not None else None,
-            attachment.DeviceIndex if attachment is not None else None,
-        ),
-        strict=True,
-    )
-    info: dict[str, Any] = {k: v for k, v in fields if v is not None}  # absent in AWS: absent
+    info: dict[str, Any] = {
+        "interface_type": shape.InterfaceType,
+        "description": shape.Description,
+        "status": shape.Status,
+        "requester_id": shape.RequesterId,
+        "vpc_id": shape.VpcId,
+        "availability_zone": shape.AvailabilityZone,
+        "requester_managed": shape.RequesterManaged,
+    }
+    if attachment is not None:
+        info["instance_id"] = attachment.InstanceId
+        info["device_index"] = attachment.DeviceIndex
+    if None in info.values():  # absent in AWS: absent here
+        info = {k: v for k, v in info.items() if v is not None}
     info.update(_verdict_info(c))
     if c.instance_id is not None:
         info["instance_id"] = c.instance_id
@@ -1246,10 +1231,10 @@ def _place_fast(
         except IpfragError:
             raise _Bail from None  # the careful path names the item and the field
     kinds = classify_interfaces([_facts(shape) for shape in shapes])
-    list_key, prefix_key = _FIELDS[family][1], _FIELDS[family][2]
+    held = attrgetter(*_FIELDS[family][1:3])  # the family's addresses and prefixes
     for shape, kind in zip(shapes, kinds, strict=True):
         subnet = snapshot.get(shape.SubnetId)
-        if subnet is not None and (getattr(shape, list_key) or getattr(shape, prefix_key)):
+        if subnet is not None and any(held(shape)):
             subnet.set_owner_info(shape.NetworkInterfaceId, _owner_info(shape, kind, instances))
     return elsewhere
 
