@@ -147,7 +147,10 @@ def _export(rev: str, into: Path) -> bool:
     tar_path = into / "ref.tar"
     tar_path.write_bytes(blob)
     with tarfile.open(tar_path) as tar:
-        tar.extractall(into, filter="data")
+        if hasattr(tarfile, "data_filter"):  # Python 3.12, and 3.10.12 / 3.11.4 onwards
+            tar.extractall(into, filter="data")
+        else:  # pragma: no cover - our own repository's archive, on an older Python
+            tar.extractall(into)
     return True
 
 
