@@ -254,6 +254,12 @@ def test_compare_exits_1_on_disagreement(
             return not super().can_carve(prefixlen)
 
     monkeypatch.setattr(compare, "PEERS", (Wrong,))
+    real = compare.ipfrag_figures
+
+    def one_core(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        return {**real(*args, **kwargs), "core": "python"}  # no pure-core child process
+
+    monkeypatch.setattr(compare, "ipfrag_figures", one_core)
     assert compare.main(["--tiny"]) == 1
     assert "DISAGREEMENT" in capsys.readouterr().err
 
