@@ -130,6 +130,12 @@ _T = TypeVar("_T")
 _PREFIX_LEN = {4: 28, 6: 80}
 _RESERVATION_TYPES = ("prefix", "explicit")
 _FAMILY = {4: socket.AF_INET, 6: socket.AF_INET6}
+_FIELDS = {
+    4: ("PrivateIpAddress", "PrivateIpAddresses", "Ipv4Prefixes", "Ipv4Prefix"),
+    6: ("Ipv6Address", "Ipv6Addresses", "Ipv6Prefixes", "Ipv6Prefix"),
+}
+"""Per family, an interface's fields: the primary address, the address list (whose entries
+carry the address under the primary's name), the prefix list and its entries' field."""
 # Lists of sources (pages of files of pages ...) deeper than this are not what a caller means.
 _MAX_NESTING = 8
 
@@ -843,14 +849,10 @@ def _addresses(
     shape: Interface, version: int, item: _Item, broken: frozenset[str], problems: _Problems
 ) -> list[_Listed]:
     """The addresses of one family: the list, or the top-level primary address alone."""
-    if version == 4:
-        key, list_key, primary = "PrivateIpAddress", "PrivateIpAddresses", shape.PrivateIpAddress
-        entries: Sequence[Any] | None = shape.PrivateIpAddresses
-        texts = [e.PrivateIpAddress for e in entries] if entries else []
-    else:
-        key, list_key, primary = "Ipv6Address", "Ipv6Addresses", shape.Ipv6Address
-        entries = shape.Ipv6Addresses
-        texts = [e.Ipv6Address for e in entries] if entries else []
+    key, list_key, _, _ = _FIELDS[version]
+    primary: str | None = getattr(shape, key)
+    entries: Sequence[Any] | None = getattr(shape, list_key)
+    texts = [getattr(e, key) for e in entries] if entries else []
     out: list[_Listed] = []
     seen: dict[int, int] = {}
     family, pton, from_bytes = _FAMILY[version], socket.inet_pton, int.from_bytes
@@ -1135,12 +1137,6 @@ class _Bail(Exception):
     (anything the careful path reports, notes or places item by item): start over carefully."""
 
 
-_FIELDS = {
-    4: ("PrivateIpAddress", "PrivateIpAddresses", "Ipv4Prefixes", "Ipv4Prefix"),
-    6: ("Ipv6Address", "Ipv6Addresses", "Ipv6Prefixes", "Ipv6Prefix"),
-}
-
-
 def _clean_entries(
     pairs: Sequence[tuple[_Item, Interface]], version: int
 ) -> tuple[list[AllocationEntry], list[AllocationEntry]]:
@@ -1260,14 +1256,7 @@ def _place_carefully(
     # Classified all together: a node's VPC CNI ENIs tell that its primary ENI is an EKS node's.
     kinds = classify_interfaces(_facts(e.shape) for e in by_id.values())
     elsewhere: dict[str, int] = defaultdict(int)
-    list_key, sub_key = (
-        ("PrivateIpAddresses", "PrivateIpAddress")
-        if family == 4
-        else ("Ipv6Addresses", "Ipv6Address")
-    )
-    top_key = "PrivateIpAddress" if family == 4 else "Ipv6Address"
-    prefix_key = "Ipv4Prefixes" if family == 4 else "Ipv6Prefixes"
-    prefix_sub = "Ipv4Prefix" if family == 4 else "Ipv6Prefix"
+    top_key, list_key, prefix_key, prefix_sub = _FIELDS[family]
     bulk_failed = _allocate_in_bulk(snapshot, by_id.values(), family)
     for eni, kind in zip(by_id.values(), kinds, strict=True):
         subnet = snapshot.get(eni.subnet_id)
@@ -1287,7 +1276,7 @@ def _place_carefully(
                 subnet.allocate_ip(value, owner=owner)
                 placed += 1
             except IpfragError as e:
-                path = top_key if i < 0 else f"{list_key}[{i}].{sub_key}"
+                path = top_key if i < 0 else f"{list_key}[{i}].{top_key}"
                 problem = _allocation_problem(e, subnet, eni.subnet_id, "address", text)
                 problems.report(SnapshotFieldError(eni.item, path, problem))
         for i, _, text in eni.ipv4_prefixes if family == 4 else eni.ipv6_prefixes:
