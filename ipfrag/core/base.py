@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import abc
 import random
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Literal
 
 from ipfrag._repr import short
@@ -804,19 +804,22 @@ def _randbelow(rng: random.Random, n: int) -> int:
     return r
 
 
-def _same_draws() -> bool:
-    """Whether :func:`_randbelow` draws what ``randrange`` draws on this Python (same
-    numbers, same generator state after), checked once at import on seeded generators."""
+def _draws_like_randrange(draw: Callable[[random.Random, int], int], below: int = 1 << 65) -> bool:
+    """Whether ``draw(rng, n)`` draws what ``rng.randrange(n)`` draws on this Python (same
+    numbers, same generator state after), for sizes ``n`` under ``below``; checked once at
+    import, on seeded generators, by each shortcut that stands in for ``randrange``."""
     for n in (1, 2, 3, 5, 255, 256, 4097, 65_535, 1 << 24, (1 << 40) + 7, 1 << 64):
+        if n >= below:
+            continue
         a, b = random.Random(n), random.Random(n)
-        if [a.randrange(n) for _ in range(20)] != [_randbelow(b, n) for _ in range(20)] or (
+        if [a.randrange(n) for _ in range(20)] != [draw(b, n) for _ in range(20)] or (
             a.getstate() != b.getstate()
         ):
             return False  # pragma: no cover - a Python whose randrange draws differently
     return True
 
 
-_PLAIN_DRAWS = _same_draws()
+_PLAIN_DRAWS = _draws_like_randrange(_randbelow)
 """A plain ``random.Random``'s picks are drawn by :func:`_randbelow` (else ``randrange``)."""
 
 

@@ -17,24 +17,12 @@ from itertools import compress
 
 from ipfrag.core import _ctree
 from ipfrag.core._compiled import _OK, _CompiledSpace
-from ipfrag.core.base import Block, Policy
+from ipfrag.core.base import Block, Policy, _draws_like_randrange
 from ipfrag.core.bitmap import BitmapSpace, _check_dense
 
 __all__ = ["CBitmapSpace"]
 
 _NONE_FREE, _TRACK_FIRST = -1, -2
-
-
-def _draws_match() -> bool:
-    """Whether the C draw is ``random.Random.randrange``'s on this Python (same numbers,
-    same generator state after), checked once at import on seeded generators."""
-    for n in (1, 2, 3, 5, 255, 256, 4097, 65_535, 1 << 24, (1 << 40) + 7):
-        a, b = random.Random(n), random.Random(n)
-        if [a.randrange(n) for _ in range(20)] != [
-            _ctree.randbelow(b.getrandbits, n) for _ in range(20)
-        ] or a.getstate() != b.getstate():
-            return False  # pragma: no cover - a Python whose randrange draws differently
-    return True
 
 
 _USED = bytes([1, 0]) + bytes(254)
@@ -50,7 +38,7 @@ def _rebuilt(bits: int, used: bytes, tracked: tuple[int, ...]) -> CBitmapSpace:
     return space
 
 
-_C_DRAWS = _draws_match()
+_C_DRAWS = _draws_like_randrange(lambda rng, n: _ctree.randbelow(rng.getrandbits, n), 1 << 62)
 """The random picks of a plain ``random.Random`` are drawn in C (else in Python)."""
 
 
