@@ -124,19 +124,6 @@ class CBitmapSpace(_CompiledSpace, BitmapSpace):
         return None if i < 0 else i << order
 
     # ------------------------------------------------------------------ misc
-    def copy(self) -> CBitmapSpace:
-        """An independent copy. O(2**bits) bytes copied in C.
-
-        >>> a = CBitmapSpace(8); b = a.copy(); b.claim(3)
-        >>> a.free_count, b.free_count
-        (256, 255)
-        """
-        new = object.__new__(CBitmapSpace)
-        new._bits = self._bits
-        new._bind(self._t.copy())
-        new._tracked = set(self._tracked)
-        return new
-
     def __reduce__(self) -> tuple[object, ...]:
         """Pickle support: the space is rebuilt from its used addresses (the tree is a
         function of them) and its tracked orders. O(2**bits).

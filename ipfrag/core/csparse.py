@@ -67,19 +67,6 @@ class CSparseSpace(_CompiledSpace, SparseSpace):
         return self._t.lowest_block(order, wo, wk)
 
     # ------------------------------------------------------------------ misc
-    def copy(self) -> CSparseSpace:
-        """An independent copy. O(stored nodes), in C.
-
-        >>> a = CSparseSpace(64); b = a.copy(); b.claim(5)
-        >>> a.free_count - b.free_count
-        1
-        """
-        new = object.__new__(CSparseSpace)
-        new._bits = self._bits
-        new._bind(self._t.copy())
-        new._tracked = set(self._tracked)
-        return new
-
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickle (and ``copy.copy`` / ``deepcopy``) as the tracked orders and the claimed
         blocks (the trie's leaves, ascending), from which the same trie is rebuilt.
