@@ -38,6 +38,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from benchmarks.compare import measure_fills
+
 __all__ = ["ISSUE", "fill_ms", "main", "update_carve_us"]
 
 REFERENCE = "c7d8100"
@@ -84,24 +86,14 @@ def update_carve_us(n: int = 20_000, seed: int = 7) -> float:
 
 
 def fill_ms(fills: int = 10, seed: int = 1) -> float:
-    """Mean milliseconds of one Monte Carlo fill of a 10.0.0.0/16: random /28s interleaved
-    with random single addresses until no /28 is left (set-up included). O(fills * 5,000 * bits).
+    """Mean milliseconds of one Monte Carlo fill of a 10.0.0.0/16, as
+    :func:`benchmarks.compare.measure_fills` times it: random /28s interleaved with random
+    single addresses until no /28 is left (set-up included). O(fills * 5,000 * bits).
 
     >>> fill_ms(fills=1) > 0
     True
     """
-    import ipfrag
-
-    t0 = time.perf_counter()
-    for i in range(fills):
-        s = ipfrag.Subnet("10.0.0.0/16", policy="random", seed=seed + i)
-        try:
-            while True:
-                s.allocate_prefix()
-                s.allocate_ip()
-        except (ipfrag.InsufficientCidrBlocks, ipfrag.InsufficientFreeAddresses):
-            pass
-    return (time.perf_counter() - t0) / fills * 1e3
+    return float(measure_fills("10.0.0.0/16", seed, fills)["mean_ms"])
 
 
 def _measure(path: Path, pure: bool, n: int, fills: int) -> dict[str, float]:
@@ -110,9 +102,11 @@ def _measure(path: Path, pure: bool, n: int, fills: int) -> dict[str, float]:
     env.pop("IPFRAG_PURE", None)
     if pure:
         env["IPFRAG_PURE"] = "1"
-    # This file is loaded by path (ROOT stays off sys.path): ipfrag comes from PYTHONPATH.
+    # This file is loaded by path, and ROOT goes last on sys.path (for benchmarks.compare):
+    # ipfrag comes from PYTHONPATH.
     code = (
         "import json, sys, importlib.util as u;"
+        f"sys.path.append({str(ROOT)!r});"
         "spec = u.spec_from_file_location('calibrate', sys.argv[1]);"
         "m = u.module_from_spec(spec); spec.loader.exec_module(m);"
         "import ipfrag;"
