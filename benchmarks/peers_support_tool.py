@@ -1,18 +1,20 @@
 """The analysis step of the AWS support team's Subnet Fragmentation Analyzer, as a peer.
 
 Source: awslabs/aws-support-tools, ``EKS/subnet-fragmentation/subnet_frag.py`` (functions
-``classify_eni``, ``build_ip_map``, ``build_prefix_map`` and ``analyze_subnet``). This is a
+``classify_eni``, ``build_ip_map``, ``build_prefix_map``, ``analyze_subnet`` and the owner
+table of ``print_analysis``). This is a
 peer implementation of that algorithm with the same data structures, written for the
 benchmark, so that ipfrag's load + analysis can be timed against it on the same parsed data:
 
-* every interface is classified from ``InterfaceType``, then ``Description`` prefixes, then
-  the attachment (one rule table, first match wins);
+* every interface is classified from ``InterfaceType`` (a table the tool builds on every
+  call), then ``Description`` prefixes, then the attachment (first match wins);
 * ``ip_map`` maps each private IP address (as text) to its owner record, ``prefix_map`` each
   ``Ipv4Prefixes`` CIDR (as text) to its owner record;
 * the subnet is expanded to the set of all its addresses as text; used, reserved, prefix and
   free address sets are taken from it; then every aligned /28 of the subnet is expanded to
   its 16 addresses and classified ``prefix_allocated``, ``has_reserved``, ``free``, ``full``
-  or ``fragmented`` (and flagged when it overlaps a CIDR reservation).
+  or ``fragmented`` (and flagged when it overlaps a CIDR reservation);
+* the owner table counts interfaces and addresses per owner type.
 
 Only the analysis is reproduced, not the tool's AWS calls or its printing.
 
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -35,34 +38,12 @@ __all__ = [
     "build_prefix_map",
     "classify_eni",
     "fragmentation",
+    "owner_summary",
     "support_tool_analysis",
 ]
 
 PREFIX_SIZE = 28
 
-# InterfaceType -> (owner type, whether the owner id is the instance, detail): the tool's table.
-_TYPE_TABLE: dict[str, tuple[str, bool, str]] = {
-    "lambda": ("lambda", False, "VPC Lambda"),
-    "nat_gateway": ("nat_gateway", False, "NAT Gateway"),
-    "gateway_load_balancer": ("gwlb", False, "Gateway LB"),
-    "gateway_load_balancer_endpoint": ("gwlb_endpoint", False, "Gateway LB Endpoint"),
-    "load_balancer": ("elb", False, "Load Balancer"),
-    "network_load_balancer": ("nlb", False, "Network Load Balancer"),
-    "transit_gateway": ("transit_gw", False, "Transit Gateway"),
-    "vpc_endpoint": ("vpc_endpoint", False, "VPC Endpoint"),
-    "api_gateway_managed": ("api_gw", False, "API Gateway"),
-    "efs": ("efs", False, "EFS Mount Target"),
-    "trunk": ("trunk", True, "Trunk ENI (SGP)"),
-    "branch": ("branch", True, "Branch ENI (SGP)"),
-    "efa": ("efa", True, "Elastic Fabric Adapter"),
-    "efa-only": ("efa", True, "Elastic Fabric Adapter"),
-    "evs": ("evs", False, "Elastic VMware Service"),
-    "global_accelerator_managed": ("global_accel", False, "Global Accelerator"),
-    "ec2_instance_connect_endpoint": ("eice", False, "EC2 Instance Connect Endpoint"),
-    "quicksight": ("quicksight", False, "QuickSight"),
-    "iot_rules_managed": ("iot", False, "IoT Rules"),
-    "aws_codestar_connections_managed": ("codestar", False, "CodeStar Connections"),
-}
 # Description prefix -> (owner type, whether the owner id is the instance, detail), in order.
 _DESCRIPTION_TABLE: tuple[tuple[tuple[str, ...], str, bool, str], ...] = (
     (("ELB ", "aws-elb"), "elb", False, "Elastic Load Balancer"),
@@ -77,6 +58,34 @@ _DESCRIPTION_TABLE: tuple[tuple[tuple[str, ...], str, bool, str], ...] = (
 )
 
 
+def _type_table(desc: str, instance_id: str | None) -> dict[str, tuple[str, str, str]]:
+    """InterfaceType -> (owner type, owner id, detail): the tool's table, which it builds
+    afresh on every call of ``classify_eni`` (kept so here: the peer must cost what the tool
+    costs)."""
+    return {
+        "lambda": ("lambda", desc, "VPC Lambda"),
+        "nat_gateway": ("nat_gateway", desc, "NAT Gateway"),
+        "gateway_load_balancer": ("gwlb", desc, "Gateway LB"),
+        "gateway_load_balancer_endpoint": ("gwlb_endpoint", desc, "Gateway LB Endpoint"),
+        "load_balancer": ("elb", desc, "Load Balancer"),
+        "network_load_balancer": ("nlb", desc, "Network Load Balancer"),
+        "transit_gateway": ("transit_gw", desc, "Transit Gateway"),
+        "vpc_endpoint": ("vpc_endpoint", desc, "VPC Endpoint"),
+        "api_gateway_managed": ("api_gw", desc, "API Gateway"),
+        "efs": ("efs", desc, "EFS Mount Target"),
+        "trunk": ("trunk", instance_id or desc, "Trunk ENI (SGP)"),
+        "branch": ("branch", instance_id or desc, "Branch ENI (SGP)"),
+        "efa": ("efa", instance_id or desc, "Elastic Fabric Adapter"),
+        "efa-only": ("efa", instance_id or desc, "Elastic Fabric Adapter"),
+        "evs": ("evs", desc, "Elastic VMware Service"),
+        "global_accelerator_managed": ("global_accel", desc, "Global Accelerator"),
+        "ec2_instance_connect_endpoint": ("eice", desc, "EC2 Instance Connect Endpoint"),
+        "quicksight": ("quicksight", desc, "QuickSight"),
+        "iot_rules_managed": ("iot", desc, "IoT Rules"),
+        "aws_codestar_connections_managed": ("codestar", desc, "CodeStar Connections"),
+    }
+
+
 def classify_eni(eni: Mapping[str, Any]) -> tuple[str, str, str, str]:
     """(owner type, owner id, detail, requester) of one interface, as the tool decides it."""
     itype = eni.get("InterfaceType", "interface")
@@ -86,9 +95,10 @@ def classify_eni(eni: Mapping[str, Any]) -> tuple[str, str, str, str]:
     requester = eni.get("RequesterId", "")
     if eni.get("Status", "") == "available":
         return "orphaned", eni["NetworkInterfaceId"], "detached/unused", requester
-    if itype in _TYPE_TABLE:
-        kind, by_instance, detail = _TYPE_TABLE[itype]
-        return kind, (instance_id or desc) if by_instance else desc, detail, requester
+    table = _type_table(desc, instance_id)
+    if itype in table:
+        kind, owner, detail = table[itype]
+        return kind, owner, detail, requester
     for prefixes, kind, by_instance, detail in _DESCRIPTION_TABLE:
         if desc.startswith(prefixes):
             return kind, (instance_id or desc) if by_instance else desc, detail, requester
@@ -222,6 +232,18 @@ def fragmentation(
     }
 
 
+def owner_summary(ip_map: Mapping[str, Mapping[str, Any]]) -> list[tuple[str, int, int]]:
+    """``(owner type, interfaces, addresses)``, most addresses first: the tool's owner
+    table (computed in its ``print_analysis``; ipfrag's analysis gives the same figures as
+    holders by kind)."""
+    owners: dict[str, dict[str, Any]] = defaultdict(lambda: {"enis": set(), "ips": 0})
+    for info in ip_map.values():
+        owners[info["owner_type"]]["enis"].add(info["eni_id"])
+        owners[info["owner_type"]]["ips"] += 1
+    ranked = sorted(owners.items(), key=lambda x: -x[1]["ips"])
+    return [(kind, len(data["enis"]), data["ips"]) for kind, data in ranked]
+
+
 def support_tool_analysis(
     cidr: str, enis: Sequence[Mapping[str, Any]], reservations: Sequence[str] = ()
 ) -> dict[str, Any]:
@@ -233,4 +255,5 @@ def support_tool_analysis(
     prefix_map = build_prefix_map(enis)
     result = fragmentation(cidr, ip_map, reservations, prefix_map)
     result["owners"] = len({r["eni_id"] for r in ip_map.values()})
+    result["owner_summary"] = owner_summary(ip_map)
     return result
