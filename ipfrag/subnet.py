@@ -219,6 +219,7 @@ class Subnet:
             self._space.claim(off)
         self._owners: list[str | None] = [None]
         self._owner_ids: dict[str | None, int] = {None: 0}
+        # Validated copies, never changed in place: owners and forks may share one.
         self._owner_info: dict[str, dict[str, Any]] = {}
         self._name = name
         self._info: dict[str, Any] = subnet_info
@@ -1255,6 +1256,38 @@ class Subnet:
             flat if flat is not None else _json_copy(info, f"owner info of {_show(owner)}")
         )
 
+    def set_owner_infos(self, infos: Mapping[str, Mapping[str, Any]]) -> None:
+        """Attach metadata to many owners at once: ``set_owner_info(owner, info)`` for every
+        item of ``infos`` (``{owner: info}``), in its order, all or nothing.
+
+        Every info is checked as :meth:`set_owner_info` checks it before any is stored, so a
+        bad one (:class:`~ipfrag.InvalidType`, :class:`~ipfrag.InvalidArgument`) leaves the
+        subnet unchanged. Owners given the same info object share one stored copy (the AWS
+        loader gives every interface of one kind, node and service the same dict).
+        Cost: O(owners + size of the distinct infos).
+
+        >>> s = Subnet("10.0.0.0/24")
+        >>> lam = {"kind": "lambda"}
+        >>> s.set_owner_infos({"eni-1": lam, "eni-2": lam, "eni-3": {"kind": "nat_gateway"}})
+        >>> s.owner_info_values("kind")
+        {'eni-1': 'lambda', 'eni-2': 'lambda', 'eni-3': 'nat_gateway'}
+        """
+        if not isinstance(infos, Mapping):
+            raise _wrong_type("owner infos", "a mapping of owner -> info", infos)
+        stored: dict[str, dict[str, Any]] = {}
+        checked: dict[int, tuple[object, dict[str, Any]]] = {}  # id(info) -> (info, copy)
+        for owner, info in infos.items():
+            if not isinstance(owner, str):
+                raise _wrong_type("owner", "a string", owner)
+            seen = checked.get(id(info))
+            if seen is None:
+                flat = _flat_copy(info)
+                if flat is None:
+                    flat = _json_copy(info, f"owner info of {_show(owner)}")
+                seen = checked[id(info)] = (info, flat)  # the info is kept: its id stays its own
+            stored[owner] = seen[1]
+        self._owner_info.update(stored)
+
     def owner_info(self, owner: str | None) -> dict[str, Any]:
         """The metadata attached to an owner (a copy; ``{}`` when none). O(size of info).
 
@@ -1311,7 +1344,7 @@ class Subnet:
         new._rng.setstate(self._rng.getstate())
         new._owners = list(self._owners)
         new._owner_ids = dict(self._owner_ids)
-        new._owner_info = {owner: _info_copy(info) for owner, info in self._owner_info.items()}
+        new._owner_info = dict(self._owner_info)  # stored infos are never changed in place
         new._info = _copy.deepcopy(self._info)
         return new
 

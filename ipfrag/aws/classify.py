@@ -36,7 +36,7 @@ table) are accepted and fall through to the description, requester and attachmen
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
@@ -420,6 +420,10 @@ _EKS_TAG_KEYS = frozenset(
     }
 )
 _EKS_TAG_PREFIXES = (_CLUSTER_TAG_PREFIX, "vpcresources.k8s.aws/")
+_VALUE_TAGS: frozenset[str] = frozenset({_NODE_TAG, _TRUNK_TAG, *_CLUSTER_TAGS})
+"""The tag keys whose *values* classification reads; of every other tag only the key
+counts. Interfaces whose facts differ only in other tags' values get the same verdict
+(the snapshot loader classifies one of each such group)."""
 
 
 def _text(eni: Mapping[str, Any], key: str) -> str:
@@ -700,6 +704,15 @@ def classify_interfaces(
         for f in facts
         if f.instance_id and f.eni_id and f.interface_type == "trunk"
     }
+    return _classify_all(facts, trunk_nodes)
+
+
+def _classify_all(
+    facts: Sequence[InterfaceFacts], trunk_nodes: Mapping[str, str]
+) -> list[Classification]:
+    """:func:`classify_interfaces` of ``facts``, the trunk ENIs' nodes given
+    (``{trunk ENI id: instance id}``): ``facts`` may then be one interface of each group
+    that classification cannot tell apart, the nodes being learned from their verdicts."""
     first = [_verdict(f, (), trunk_nodes) for f in facts]
     nodes = {c.instance_id for c in first if c.instance_id and c.is_eks}
     if not nodes:

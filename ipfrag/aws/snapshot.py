@@ -84,7 +84,13 @@ from ipfrag.aws._decode import (
     read_json,
     shape_problem,
 )
-from ipfrag.aws.classify import Classification, InterfaceFacts, classify_interfaces
+from ipfrag.aws.classify import (
+    _VALUE_TAGS,
+    Classification,
+    InterfaceFacts,
+    _classify_all,
+    classify_interfaces,
+)
 from ipfrag.errors import (
     AddressInUse,
     InvalidArgument,
@@ -1226,13 +1232,61 @@ def _place_fast(
                 snapshot[subnet_id].allocate_many(entries)
         except IpfragError:
             raise _Bail from None  # the careful path names the item and the field
-    kinds = classify_interfaces([_facts(shape) for shape in shapes])
     held = attrgetter(*_FIELDS[family][1:3])  # the family's addresses and prefixes
-    for shape, kind in zip(shapes, kinds, strict=True):
-        subnet = snapshot.get(shape.SubnetId)
-        if subnet is not None and any(held(shape)):
-            subnet.set_owner_info(shape.NetworkInterfaceId, _owner_info(shape, kind, instances))
+    infos: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)  # subnet -> owner -> info
+    for shape, info in zip(shapes, _shared_owner_infos(shapes, instances), strict=True):
+        if shape.SubnetId in snapshot and any(held(shape)):
+            infos[shape.SubnetId][shape.NetworkInterfaceId] = info
+    for subnet_id, owners in infos.items():
+        snapshot[subnet_id].set_owner_infos(owners)
     return elsewhere
+
+
+def _shared_owner_infos(
+    shapes: Sequence[Interface], instances: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """Every interface's :func:`_owner_info`, built once per group of interfaces that neither
+    classification nor owner info can tell apart (one dict object per group).
+
+    Interfaces are grouped by every field the two read, except the tag values
+    classification does not read (:data:`~ipfrag.aws.classify._VALUE_TAGS`): all the pod
+    ENIs on one trunk, say, form one group. The trunk ENIs' nodes are learned from all
+    interfaces. O(interfaces + tags), and classification of one interface per group.
+    """
+    read = _VALUE_TAGS
+    index: dict[tuple[Any, ...], int] = {}
+    groups: list[Interface] = []  # one interface of each group
+    which: list[int] = []  # each interface's group
+    for s in shapes:
+        a, op, tags = s.Attachment, s.Operator, s.TagSet
+        key = (
+            s.InterfaceType,
+            s.Description,
+            s.Status,
+            s.RequesterId,
+            s.VpcId,
+            s.AvailabilityZone,
+            s.RequesterManaged,
+            None if a is None else (a.InstanceId, a.DeviceIndex, a.NetworkCardIndex),
+            None if op is None else op.Principal,
+            tuple([(t.Key, t.Value if t.Key in read else None) for t in tags]) if tags else None,
+        )
+        n = index.get(key)
+        if n is None:
+            n = index[key] = len(groups)
+            groups.append(s)
+        which.append(n)
+    trunk_nodes = {
+        s.NetworkInterfaceId: s.Attachment.InstanceId
+        for s in shapes
+        if s.InterfaceType == "trunk"
+        and s.Attachment is not None
+        and s.Attachment.InstanceId
+        and s.NetworkInterfaceId
+    }
+    verdicts = _classify_all([_facts(s) for s in groups], trunk_nodes)
+    built = [_owner_info(s, v, instances) for s, v in zip(groups, verdicts, strict=True)]
+    return [built[n] for n in which]
 
 
 def _place_carefully(
