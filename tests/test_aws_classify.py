@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 import ipfrag
 from ipfrag.aws.classify import (
+    _VALUE_TAGS,
     SERVICE_RULES,
     Classification,
     InterfaceFacts,
@@ -771,3 +772,45 @@ def test_learning_nodes_reclassifies_exactly_what_it_can_change(
     nodes = {c.instance_id for c in first if c.instance_id and c.is_eks}
     expected = [_verdict(f, nodes, trunks) for f in facts]
     assert classify_interfaces(items) == expected
+
+
+_TAG_KEYS = [
+    *sorted(_VALUE_TAGS),
+    "kubernetes.io/cluster/prod",
+    "vpcresources.k8s.aws/vlan-id",
+    "eks:eni:owner",
+    "eks:nodegroup-name",
+    "karpenter.sh/nodepool",
+    "Name",
+    "aws:elasticmapreduce:job-flow-id",
+    "team",
+]
+_TAG_VALUES = ["", "prod", "eni-0aaaaaaaaaaaaaaaa", NODE, "owned", "7"]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(range(len(CASES))),
+            st.lists(st.tuples(st.sampled_from(_TAG_KEYS), st.sampled_from(_TAG_VALUES))),
+            st.randoms(use_true_random=False),
+        ),
+        max_size=8,
+    )
+)
+def test_only_the_value_tags_values_count(
+    picks: list[tuple[int, list[tuple[str, str]], Any]],
+) -> None:
+    """What the snapshot loader relies on to classify one interface per group: changing the
+    value of a tag outside ``_VALUE_TAGS`` never changes a verdict (the key still counts)."""
+    items, changed = [], []
+    for case, tags, rnd in picks:
+        item = copy.deepcopy(CASES[case][1])
+        item["TagSet"] = item.get("TagSet", []) + [{"Key": k, "Value": v} for k, v in tags]
+        other = copy.deepcopy(item)
+        for tag in other["TagSet"]:
+            if tag["Key"] not in _VALUE_TAGS:
+                tag["Value"] = rnd.choice([*_TAG_VALUES, "x"])
+        items.append(item)
+        changed.append(other)
+    assert classify_interfaces(changed) == classify_interfaces(items)

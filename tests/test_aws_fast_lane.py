@@ -55,6 +55,43 @@ BAD_P4 = ["10.0.0.33/28", "10.0.0.0/27", "10.0.0.32", "10.0.0.32/028", "2600:1f1
 BAD_P6 = ["2600:1f14::/64", "2600:1f14::1/80"]
 
 
+NODES = ["i-0123456789abcdef0", "i-0fedcba9876543210"]
+TRUNKS = ["eni-trunk1", "eni-trunk2"]
+DESCRIPTIONS = [
+    "",
+    None,
+    "x",
+    "aws-K8S-i-0123456789abcdef0",
+    " aws-K8S-i-0123456789abcdef0 ",
+    "aws-k8s-branch-eni",
+    "aws-k8s-trunk-eni",
+    "Amazon EKS prod",
+    "ELB app/web/0123456789abcdef",
+]
+OPTIONAL: dict[str, list[Any]] = {
+    "RequesterId": ["", "amazon-elb", "014851456324", None],
+    "RequesterManaged": [True, False, None],
+    "VpcId": ["vpc-1", "vpc-2"],
+    "AvailabilityZone": ["eu-west-1a", None],
+    "Operator": [{"Principal": "eks.amazonaws.com"}, {"Principal": "other"}, {}],
+}
+ATTACHMENT: dict[str, list[Any]] = {
+    "InstanceId": [*NODES, "", None],
+    "DeviceIndex": [0, 1, None],
+    "NetworkCardIndex": [0, 1],
+}
+TAG_KEYS = [
+    "vpcresources.k8s.aws/trunk-eni-id",  # values read by classification
+    "node.k8s.amazonaws.com/instance_id",
+    "cluster.k8s.amazonaws.com/name",
+    "eks:cluster-name",
+    "vpcresources.k8s.aws/vlan-id",  # keys read, values not
+    "kubernetes.io/cluster/prod",
+    "eks:eni:owner",
+    "Name",
+]
+TAG_VALUES = [*TRUNKS, *NODES, "", "prod", "7", "8"]
+
 DEFECTS = [
     "bad address",
     "address twice",
@@ -81,12 +118,26 @@ def interface(draw: st.DrawFn, defect: str | None = None) -> dict[str, Any]:
     p4 = st.integers(1, 15).map(lambda n: f"10.0.{third}.{16 * n}/28")
     p6 = st.integers(1, 0xFFFF).map(lambda n: f"2600:1f14:0:0:{n:x}::/80")
     eni: dict[str, Any] = {
-        "NetworkInterfaceId": f"eni-{draw(st.integers(0, 10**9))}",
+        "NetworkInterfaceId": draw(
+            st.sampled_from(TRUNKS) | st.integers(0, 10**9).map(lambda n: f"eni-{n}")
+        ),
         "SubnetId": subnet,
-        "InterfaceType": draw(st.sampled_from(["interface", "branch", "lambda", "trunk"])),
-        "Description": draw(st.sampled_from(["", "aws-K8S-i-0123456789abcdef0", "x"])),
+        "InterfaceType": draw(st.sampled_from(["interface", "branch", "lambda", "trunk", "efa"])),
+        "Description": draw(st.sampled_from(DESCRIPTIONS)),
         "Status": draw(st.sampled_from(["in-use", "available"])),
     }
+    # What classification and owner info read, varied so that the fast lane's grouping of
+    # interfaces it cannot tell apart is put to the test.
+    for key, values in OPTIONAL.items():
+        if draw(st.booleans()):
+            eni[key] = draw(st.sampled_from(values))
+    if draw(st.booleans()):
+        eni["TagSet"] = [
+            {"Key": k, "Value": v}
+            for k, v in draw(
+                st.lists(st.tuples(st.sampled_from(TAG_KEYS), st.sampled_from(TAG_VALUES)))
+            )
+        ]
     addresses = draw(st.lists(v4, max_size=3, unique=True))
     if addresses or draw(st.booleans()):
         eni["PrivateIpAddresses"] = [{"PrivateIpAddress": a} for a in addresses]
@@ -102,7 +153,9 @@ def interface(draw: st.DrawFn, defect: str | None = None) -> dict[str, Any]:
     if draw(st.booleans()):
         eni["Ipv6Prefixes"] = [{"Ipv6Prefix": p} for p in draw(st.lists(p6, max_size=1))]
     if draw(st.booleans()):
-        eni["Attachment"] = {"InstanceId": "i-0123456789abcdef0", "DeviceIndex": 0}
+        eni["Attachment"] = {
+            k: draw(st.sampled_from(v)) for k, v in ATTACHMENT.items() if draw(st.booleans())
+        }
     if defect is not None:
         bad = draw(st.sampled_from(BAD_V4 + BAD_V6 + BAD_P4 + BAD_P6))
         if defect == "bad address":
@@ -227,3 +280,110 @@ def test_clean_input_takes_the_fast_lane(enis: list[dict[str, Any]], family: int
         assert spy.call_count == 0, result
     with mock.patch.object(loader, "_place_fast", careful):
         assert outcome(enis, family, lenient=False) == result
+
+
+def _other(draw: st.DrawFn, values: list[Any], current: Any) -> Any:
+    return draw(st.sampled_from([v for v in values if v != current]))
+
+
+def _change(draw: st.DrawFn, eni: dict[str, Any], what: str) -> None:
+    """Change one thing classification or owner info reads to another value."""
+    if what in OPTIONAL:
+        eni[what] = _other(draw, OPTIONAL[what], eni.get(what, "absent"))
+    elif what in TOP:
+        eni[what] = _other(draw, TOP[what], eni.get(what))
+    elif what in ATTACHMENT:
+        attachment = eni.setdefault("Attachment", {})
+        attachment[what] = _other(draw, ATTACHMENT[what], attachment.get(what, "absent"))
+    else:  # a tag's value
+        tags = eni.setdefault("TagSet", [])
+        tag = draw(st.sampled_from(tags))
+        tag["Value"] = _other(draw, TAG_VALUES, tag["Value"])
+
+
+TOP: dict[str, list[Any]] = {
+    "InterfaceType": ["interface", "branch", "lambda", "trunk", "efa"],
+    "Description": DESCRIPTIONS,
+    "Status": ["in-use", "available"],
+}
+VARIED = [*TOP, *OPTIONAL, *ATTACHMENT, "tag value"]
+
+
+@pytest.mark.parametrize("what", VARIED)
+@settings(max_examples=max(10, settings().max_examples // 4))
+@given(data=st.data(), base=interface(), count=st.integers(2, 6))
+def test_interfaces_alike_but_for_one_field_keep_their_own_owner_info(
+    what: str, data: st.DataObject, base: dict[str, Any], count: int
+) -> None:
+    """Near-twins (one interface, copied, some copies changed in one field that
+    classification or owner info reads) through the fast lane, which classifies one
+    interface per group of those it cannot tell apart: the careful path's result."""
+    for key in ("PrivateIpAddress", "Ipv6Address", "Ipv4Prefixes", "Ipv6Prefixes"):
+        base.pop(key, None)
+    base["Ipv6Addresses"] = []
+    base["SubnetId"] = "subnet-a"
+    if what == "tag value":
+        key = data.draw(st.sampled_from(TAG_KEYS))
+        base.setdefault("TagSet", []).append({"Key": key, "Value": TAG_VALUES[0]})
+    enis = []
+    for i in range(count):
+        eni = copy.deepcopy(base)
+        eni["NetworkInterfaceId"] = TRUNKS[i] if i < len(TRUNKS) else f"eni-twin{i}"
+        eni["PrivateIpAddresses"] = [{"PrivateIpAddress": f"10.0.0.{10 + i}"}]
+        if i and data.draw(st.booleans()):
+            _change(data.draw, eni, what)
+        enis.append(eni)
+    with mock.patch.object(loader, "_place_carefully", wraps=loader._place_carefully) as spy:
+        result = outcome(enis, 4, lenient=False)
+    assert spy.call_count == 0, result  # clean: the fast lane took it
+    with mock.patch.object(loader, "_place_fast", careful):
+        assert outcome(enis, 4, lenient=False) == result
+
+
+def test_pod_enis_alike_but_for_their_trunk_get_their_own_node() -> None:
+    """Branch ENIs that differ only in the trunk tag's value, their trunks attached to two
+    nodes: one node each (the trunks' nodes are learned from every interface)."""
+
+    def item(eni_id: str, address: str, **extra: Any) -> dict[str, Any]:
+        return {
+            "NetworkInterfaceId": eni_id,
+            "SubnetId": "subnet-a",
+            "Status": "in-use",
+            "PrivateIpAddresses": [{"PrivateIpAddress": address}],
+            **extra,
+        }
+
+    trunk = {"InterfaceType": "trunk", "Description": "aws-k8s-trunk-eni"}
+    enis = [
+        item("eni-trunk1", "10.0.0.10", **trunk, Attachment={"InstanceId": NODES[0]}),
+        item("eni-trunk2", "10.0.0.11", **trunk, Attachment={"InstanceId": NODES[1]}),
+    ]
+    for i, trunk_id in enumerate(TRUNKS * 2):
+        tag = {"Key": "vpcresources.k8s.aws/trunk-eni-id", "Value": trunk_id}
+        enis.append(item(f"eni-pod{i}", f"10.0.0.{20 + i}", InterfaceType="branch", TagSet=[tag]))
+    snap = load_snapshot(SUBNETS, {"NetworkInterfaces": enis})
+    nodes = snap["subnet-a"].owner_info_values("instance_id")
+    assert [nodes[f"eni-pod{i}"] for i in range(4)] == [NODES[0], NODES[1], NODES[0], NODES[1]]
+    with mock.patch.object(loader, "_place_fast", careful):
+        assert load_snapshot(SUBNETS, {"NetworkInterfaces": enis}) == snap
+
+
+def test_node_enis_alike_but_for_their_network_card_keep_their_own_kind() -> None:
+    """Only the primary ENI of network card 0 is the EKS node's primary ENI."""
+    enis = [
+        {
+            "NetworkInterfaceId": f"eni-card{card}",
+            "SubnetId": "subnet-a",
+            "Status": "in-use",
+            "InterfaceType": "interface",
+            "PrivateIpAddresses": [{"PrivateIpAddress": f"10.0.0.{10 + card}"}],
+            "Attachment": {"InstanceId": NODES[0], "DeviceIndex": 0, "NetworkCardIndex": card},
+            "TagSet": [{"Key": "eks:cluster-name", "Value": "prod"}],
+        }
+        for card in (0, 1)
+    ]
+    snap = load_snapshot(SUBNETS, {"NetworkInterfaces": enis})
+    kinds = snap["subnet-a"].owner_info_values("kind")
+    assert kinds == {"eni-card0": "eks_node_primary", "eni-card1": "ec2_instance"}
+    with mock.patch.object(loader, "_place_fast", careful):
+        assert load_snapshot(SUBNETS, {"NetworkInterfaces": enis}) == snap

@@ -321,3 +321,97 @@ def test_a_batch_on_a_changed_iterator_still_raises() -> None:
 
 def test_exported() -> None:
     assert "AllocationEntry" in ipfrag.subnet.__all__
+
+
+# ------------------------------------------------------------------ set_owner_infos
+
+_INFO_VALUES = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats()
+    | st.sampled_from([float("nan"), float("inf")])  # refused
+    | st.text(max_size=3)
+    | st.lists(st.integers(0, 3), max_size=2)
+)
+_INFOS = st.dictionaries(
+    st.sampled_from(["a", "b", "1", "null", 1, None]),  # 1/"1", None/"null" collide: refused
+    _INFO_VALUES,
+    max_size=3,
+)
+
+
+@given(
+    pool=st.lists(_INFOS, min_size=1, max_size=4),
+    picks=st.lists(
+        st.tuples(st.sampled_from(["eni-a", "eni-b", "eni-c", "eni-d"]), st.integers(0, 3)),
+        max_size=6,
+    ),
+    earlier=st.booleans(),
+)
+def test_set_owner_infos_is_set_owner_info_for_each_or_nothing(
+    pool: list[dict[Any, Any]], picks: list[tuple[str, int]], earlier: bool
+) -> None:
+    """The bulk call (owners often sharing one info object) against one call per owner: the
+    same owner info, or the first bad info's error class and an unchanged subnet."""
+    infos = {owner: pool[i % len(pool)] for owner, i in picks}  # repeats share an object
+    bulk, one_by_one = Subnet("10.0.0.0/24", seed=1), Subnet("10.0.0.0/24", seed=1)
+    if earlier:
+        for s in (bulk, one_by_one):
+            s.set_owner_info("eni-a", {"kind": "before"})
+    before = bulk.to_dict()
+    expected: type[Exception] | None = None
+    for owner, info in infos.items():
+        try:
+            one_by_one.set_owner_info(owner, info)
+        except IpfragError as e:
+            expected = type(e)
+            break
+    if expected is not None:
+        with pytest.raises(expected):
+            bulk.set_owner_infos(infos)
+        assert bulk.to_dict() == before
+        return
+    bulk.set_owner_infos(infos)
+    assert bulk.to_dict() == one_by_one.to_dict()
+    for owner in infos:
+        assert bulk.owner_info(owner) == one_by_one.owner_info(owner)
+    bulk._check()
+
+
+def test_set_owner_infos_keeps_its_own_copy_shared_by_owners_and_forks() -> None:
+    s = Subnet("10.0.0.0/24")
+    shared = {"kind": "eks_pod_eni", "tags": ["a"]}
+    s.set_owner_infos({"eni-1": shared, "eni-2": shared})
+    shared["kind"] = "changed"  # the caller's dict is not the subnet's
+    shared["tags"].append("b")
+    assert s.owner_info("eni-1") == s.owner_info("eni-2") == {"kind": "eks_pod_eni", "tags": ["a"]}
+    got = s.owner_info("eni-1")
+    got["tags"].append("c")  # nor is what owner_info returns
+    assert s.owner_info("eni-2") == {"kind": "eks_pod_eni", "tags": ["a"]}
+    fork = s.copy()
+    fork.set_owner_info("eni-1", {"kind": "other"})
+    s.set_owner_infos({"eni-2": {"kind": "third"}})
+    assert (s.owner_info("eni-1"), s.owner_info("eni-2")) == (
+        {"kind": "eks_pod_eni", "tags": ["a"]},
+        {"kind": "third"},
+    )
+    assert (fork.owner_info("eni-1"), fork.owner_info("eni-2")) == (
+        {"kind": "other"},
+        {"kind": "eks_pod_eni", "tags": ["a"]},
+    )
+
+
+def test_set_owner_infos_refuses_bad_arguments_whole() -> None:
+    s = Subnet("10.0.0.0/24")
+    with pytest.raises(InvalidType, match="owner infos must be a mapping"):
+        s.set_owner_infos([("eni-1", {})])  # type: ignore[arg-type]
+    with pytest.raises(InvalidType, match="owner must be a string"):
+        s.set_owner_infos({"eni-1": {"a": 1}, 7: {}})  # type: ignore[dict-item]
+    with pytest.raises(InvalidType):
+        s.set_owner_infos({"eni-1": {"a": 1}, "eni-2": 5})  # type: ignore[dict-item]
+    with pytest.raises(InvalidArgument):
+        s.set_owner_infos({"eni-1": {"a": 1}, "eni-2": {"a": float("nan")}})
+    assert s.owner_info_values("a") == {}
+    s.set_owner_infos({})
+    assert s.to_dict()["owner_info"] == {}
