@@ -69,6 +69,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import accumulate, compress
 from operator import attrgetter
 from pathlib import Path
 from typing import Any, Literal, NamedTuple, TypeAlias, TypeVar
@@ -1143,55 +1144,126 @@ class _Bail(Exception):
     (anything the careful path reports, notes or places item by item): start over carefully."""
 
 
-def _clean_entries(
-    pairs: Sequence[tuple[_Item, Interface]], version: int
-) -> tuple[list[AllocationEntry], list[AllocationEntry]]:
-    """The bulk entries of one family, ``(addresses, prefixes)``, when every interface
-    passes the careful path's checks silently; else :class:`_Bail`. O(addresses + interfaces).
+_ID = attrgetter("NetworkInterfaceId")
+_SUBNET_ID = attrgetter("SubnetId")
 
-    Checked here: every address parses (``inet_pton``, as the careful path's first try),
-    the top-level primary address is listed, every prefix passes :func:`_prefix`. Duplicate
-    addresses are left to the bulk allocation (it refuses them) for the loaded family, and
-    checked per interface for the other one.
-    """
-    key, list_key, prefix_key, prefix_sub = _FIELDS[version]
-    family, pton, from_bytes = _FAMILY[version], socket.inet_pton, int.from_bytes
+
+def _compiled_scan() -> Any:
+    """``ipfrag.aws._cscan`` when it was built and ``IPFRAG_PURE`` is not set, else None."""
+    if os.environ.get("IPFRAG_PURE", "").strip() not in ("", "0"):
+        return None
     try:
-        singles: list[AllocationEntry] = [
-            (from_bytes(pton(family, getattr(e, key)), "big"), shape.NetworkInterfaceId, "ip")
-            for _, shape in pairs
-            if (listed := getattr(shape, list_key))
-            for e in listed
+        from ipfrag.aws import _cscan
+    except ImportError:  # pragma: no cover - built without a C compiler
+        return None
+    return _cscan
+
+
+_CSCAN = _compiled_scan()
+
+
+class _Scan(NamedTuple):
+    """What the fast lane needs of the interfaces: per interface its id, subnet id, group key
+    (:func:`_group_key`) and how many addresses and prefixes of the loaded family it lists;
+    those as bulk entries, in order; the other family's prefix texts (still to check)."""
+
+    ids: list[str]
+    subnet_ids: list[str]
+    keys: list[tuple[Any, ...]]
+    singles: list[tuple[int, str, Literal["ip"]]]
+    single_counts: list[int]
+    prefixes: list[tuple[str, str, Literal["prefix"]]]
+    prefix_counts: list[int]
+    other_prefixes: list[str]
+
+
+def _group_key(shape: Interface) -> tuple[Any, ...]:
+    """Every field of an interface that classification or owner info read, but the values
+    of the tags classification does not read (:data:`~ipfrag.aws.classify._VALUE_TAGS`):
+    interfaces with one key get one verdict and one owner info."""
+    a, op, tags, read = shape.Attachment, shape.Operator, shape.TagSet, _VALUE_TAGS
+    return (
+        (
+            shape.InterfaceType,
+            shape.Description,
+            shape.Status,
+            shape.RequesterId,
+            shape.VpcId,
+            shape.AvailabilityZone,
+            shape.RequesterManaged,
+            None if a is None else (a.InstanceId, a.DeviceIndex, a.NetworkCardIndex),
+            None if op is None else op.Principal,
+        ),
+        tuple([x for t in tags for x in (t.Key, t.Value if t.Key in read else None)])
+        if tags
+        else None,
+    )
+
+
+def _listed_addresses(shapes: Sequence[Interface], version: int) -> list[list[int]]:
+    """Each interface's addresses of the family, as ints; :class:`_Bail` if one does not
+    parse, the top-level primary address is not listed (or is in another spelling), or an
+    address is listed twice on one interface: what the careful path reports."""
+    key, list_key = _FIELDS[version][:2]
+    family, pton, from_bytes = _FAMILY[version], socket.inet_pton, int.from_bytes
+    text_of, lists = attrgetter(key), list(map(attrgetter(list_key), shapes))
+    try:
+        values = [
+            [from_bytes(pton(family, text_of(e)), "big") for e in listed] if listed else []
+            for listed in lists
         ]
     except (OSError, ValueError, TypeError):
         raise _Bail from None
-    prefixes: list[AllocationEntry] = []
-    for item, shape in pairs:
-        primary, listed = getattr(shape, key), getattr(shape, list_key)
-        if primary is not None and not (
-            listed
-            and (
-                getattr(listed[0], key) == primary
-                or any(getattr(e, key) == primary for e in listed)
-            )
-        ):
-            raise _Bail  # unlisted (or listed in another spelling): the careful path decides
-        for e in getattr(shape, prefix_key) or ():
-            text = getattr(e, prefix_sub)
-            try:
-                _prefix(text, version, item, str)
-            except SnapshotFieldError:
-                raise _Bail from None
-            prefixes.append((text, shape.NetworkInterfaceId, "prefix"))
-    return singles, prefixes
-
-
-def _check_clean(pairs: Sequence[tuple[_Item, Interface]], version: int) -> None:
-    """:func:`_clean_entries`'s checks, and no address listed twice on one interface (which
-    the careful path reports); for what is not allocated. Else :class:`_Bail`."""
-    singles = [(value, eni) for value, eni, _ in _clean_entries(pairs, version)[0]]
-    if len(set(singles)) != len(singles):
+    # The primary address must be listed (AWS lists it first).
+    primaries = list(map(text_of, shapes))
+    if primaries != [text_of(listed[0]) if listed else None for listed in lists]:
+        for primary, listed in zip(primaries, lists, strict=True):
+            if primary is not None and not (listed and any(text_of(e) == primary for e in listed)):
+                raise _Bail
+    if any(len(set(v)) != len(v) for v in values if len(v) > 1):
         raise _Bail
+    return values
+
+
+def _scan_py(datas: list[object], version: int) -> _Scan:
+    """The fast lane's scan of the interface items (msgspec validates them), or
+    :class:`_Bail`; the compiled ``ipfrag.aws._cscan.scan`` is its twin (the same result, or
+    None to leave the decision here). O(interfaces + addresses + tags)."""
+    try:
+        shapes = msgspec.convert(datas, list[Interface])
+    except msgspec.ValidationError:
+        raise _Bail from None
+    ids = list(map(_ID, shapes))
+    values = _listed_addresses(shapes, version)
+    _listed_addresses(shapes, 10 - version)  # checked, never allocated
+    prefix_key, prefix_sub = _FIELDS[version][2:]
+    prefix_lists = [getattr(s, prefix_key) or [] for s in shapes]
+    other_key, other_sub = _FIELDS[10 - version][2:]
+    return _Scan(
+        ids,
+        list(map(_SUBNET_ID, shapes)),
+        list(map(_group_key, shapes)),
+        [(v, eni, "ip") for eni, vs in zip(ids, values, strict=True) for v in vs],
+        list(map(len, values)),
+        [
+            (getattr(e, prefix_sub), eni, "prefix")
+            for eni, listed in zip(ids, prefix_lists, strict=True)
+            for e in listed
+        ],
+        list(map(len, prefix_lists)),
+        [getattr(e, other_sub) for s in shapes for e in getattr(s, other_key) or ()],
+    )
+
+
+_NO_ITEM = _Item(None, "")
+
+
+def _check_prefix(text: str, version: int) -> None:
+    """:func:`_prefix`'s checks, :class:`_Bail` instead of its error."""
+    try:
+        _prefix(text, version, _NO_ITEM, str)
+    except SnapshotFieldError:
+        raise _Bail from None
 
 
 def _place_fast(
@@ -1205,87 +1277,87 @@ def _place_fast(
     """:func:`_place_carefully`'s result for clean input, in bulk: no per-interface records,
     one bulk allocation per subnet; :class:`_Bail` at the first thing the careful path
     would report or note (then nothing of this attempt is kept)."""
-    try:  # every item well-formed, at C speed
-        shapes = msgspec.convert([i.data for i in interface_items], list[Interface])
-    except msgspec.ValidationError:
-        raise _Bail from None
-    pairs = list(zip(interface_items, shapes, strict=True))
-    if len({shape.NetworkInterfaceId for shape in shapes}) != len(shapes):
+    datas = [i.data for i in interface_items]
+    scanned = None if _CSCAN is None else _CSCAN.scan(datas, family, _VALUE_TAGS)
+    scan = _scan_py(datas, family) if scanned is None else _Scan(*scanned)
+    ids = scan.ids
+    if len(set(ids)) != len(ids):
         raise _Bail  # listed twice: noted or reported by the careful path
-    # What is never allocated is checked all the same: the other family's addresses and
-    # prefixes, and those of interfaces in subnets not loaded.
-    other = attrgetter(*_FIELDS[10 - family][:3])  # the address, the list, the prefixes
-    _check_clean([p for p in pairs if any(other(p[1]))], 10 - family)
-    groups: dict[str, list[tuple[_Item, Interface]]] = defaultdict(list)
-    elsewhere: dict[str, int] = defaultdict(int)
-    for pair in pairs:
-        groups[pair[1].SubnetId].append(pair)
-    for subnet_id, group in groups.items():
-        if subnet_id not in snapshot:
-            elsewhere[subnet_id] = len(group)
-            _check_clean(group, family)
+    for text in scan.other_prefixes:  # checked, never allocated
+        _check_prefix(text, 10 - family)
+    for text, _, _ in scan.prefixes:
+        _check_prefix(text, family)
+    subnet_ids = scan.subnet_ids
+    groups: dict[str, Sequence[int]]
+    if len(set(subnet_ids)) == 1:  # the usual case: one subnet's interfaces
+        groups = {subnet_ids[0]: range(len(ids))}
+    else:
+        groups = defaultdict(list)
+        for i, subnet_id in enumerate(subnet_ids):
+            groups[subnet_id].append(i)  # type: ignore[attr-defined]
+
+    def part(values: Sequence[_T], indices: Sequence[int]) -> Sequence[_T]:
+        return values if len(indices) == len(values) else [values[i] for i in indices]
+
+    def entries(found: list[_T], counts: list[int], indices: Sequence[int]) -> list[_T]:
+        if len(indices) == len(counts):
+            return found
+        starts = [0, *accumulate(counts)]
+        return [e for i in indices for e in found[starts[i] : starts[i + 1]]]
+
+    elsewhere: dict[str, int] = {}
+    for subnet_id, indices in groups.items():
+        subnet = snapshot.get(subnet_id)
+        if subnet is None:
+            elsewhere[subnet_id] = len(indices)  # checked by the scan, never allocated
             continue
         try:
             # Addresses (ints: allocate_many's quickest path), then prefixes, as the careful
             # path orders them; a refusal of either discards this whole attempt.
-            for entries in _clean_entries(group, family):
-                snapshot[subnet_id].allocate_many(entries)
+            singles = entries(scan.singles, scan.single_counts, indices)
+            subnet.allocate_many(singles)
+            prefixes = entries(scan.prefixes, scan.prefix_counts, indices)
+            subnet.allocate_many(prefixes)
         except IpfragError:
             raise _Bail from None  # the careful path names the item and the field
-    held = attrgetter(*_FIELDS[family][1:3])  # the family's addresses and prefixes
-    infos: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)  # subnet -> owner -> info
-    for shape, info in zip(shapes, _shared_owner_infos(shapes, instances), strict=True):
-        if shape.SubnetId in snapshot and any(held(shape)):
-            infos[shape.SubnetId][shape.NetworkInterfaceId] = info
-    for subnet_id, owners in infos.items():
-        snapshot[subnet_id].set_owner_infos(owners)
+    infos = _shared_owner_infos(datas, ids, scan.keys, instances)
+    held = [bool(a or p) for a, p in zip(scan.single_counts, scan.prefix_counts, strict=True)]
+    for subnet_id, indices in groups.items():
+        if subnet_id in snapshot:  # info for the interfaces holding addresses of the family
+            owners = zip(part(ids, indices), part(infos, indices), strict=True)
+            snapshot[subnet_id].set_owner_infos(dict(compress(owners, part(held, indices))))
     return elsewhere
 
 
 def _shared_owner_infos(
-    shapes: Sequence[Interface], instances: Mapping[str, Any]
+    datas: Sequence[object],
+    ids: Sequence[str],
+    keys: Sequence[tuple[Any, ...]],
+    instances: Mapping[str, Any],
 ) -> list[dict[str, Any]]:
-    """Every interface's :func:`_owner_info`, built once per group of interfaces that neither
-    classification nor owner info can tell apart (one dict object per group).
+    """Every interface's :func:`_owner_info`, built once per group of interfaces with one
+    :func:`_group_key` (one dict object per group): all the pod ENIs on one trunk, say.
 
-    Interfaces are grouped by every field the two read, except the tag values
-    classification does not read (:data:`~ipfrag.aws.classify._VALUE_TAGS`): all the pod
-    ENIs on one trunk, say, form one group. The trunk ENIs' nodes are learned from all
-    interfaces. O(interfaces + tags), and classification of one interface per group.
+    The trunk ENIs' nodes are learned from all interfaces; one interface of each group is
+    decoded again and classified. O(interfaces), and O(groups) classifications.
     """
-    read = _VALUE_TAGS
     index: dict[tuple[Any, ...], int] = {}
-    groups: list[Interface] = []  # one interface of each group
-    which: list[int] = []  # each interface's group
-    for s in shapes:
-        a, op, tags = s.Attachment, s.Operator, s.TagSet
-        key = (
-            s.InterfaceType,
-            s.Description,
-            s.Status,
-            s.RequesterId,
-            s.VpcId,
-            s.AvailabilityZone,
-            s.RequesterManaged,
-            None if a is None else (a.InstanceId, a.DeviceIndex, a.NetworkCardIndex),
-            None if op is None else op.Principal,
-            tuple([(t.Key, t.Value if t.Key in read else None) for t in tags]) if tags else None,
-        )
-        n = index.get(key)
-        if n is None:
-            n = index[key] = len(groups)
-            groups.append(s)
-        which.append(n)
+    which = [index.setdefault(key, len(index)) for key in keys]  # each interface's group
+    firsts: list[int] = []  # the first interface of each group (groups are numbered in order)
+    for i, n in enumerate(which):
+        if n == len(firsts):
+            firsts.append(i)
     trunk_nodes = {
-        s.NetworkInterfaceId: s.Attachment.InstanceId
-        for s in shapes
-        if s.InterfaceType == "trunk"
-        and s.Attachment is not None
-        and s.Attachment.InstanceId
-        and s.NetworkInterfaceId
+        eni: key[0][7][0]
+        for eni, key in zip(ids, keys, strict=True)
+        if key[0][0] == "trunk" and key[0][7] is not None and key[0][7][0] and eni
     }
-    verdicts = _classify_all([_facts(s) for s in groups], trunk_nodes)
-    built = [_owner_info(s, v, instances) for s, v in zip(groups, verdicts, strict=True)]
+    try:
+        shapes = msgspec.convert([datas[i] for i in firsts], list[Interface])
+    except msgspec.ValidationError:  # pragma: no cover - scanned: they are well-formed
+        raise _Bail from None
+    verdicts = _classify_all([_facts(s) for s in shapes], trunk_nodes)
+    built = [_owner_info(s, v, instances) for s, v in zip(shapes, verdicts, strict=True)]
     return [built[n] for n in which]
 
 
