@@ -1274,19 +1274,22 @@ class Subnet:
         """
         if not isinstance(infos, Mapping):
             raise _wrong_type("owner infos", "a mapping of owner -> info", infos)
-        stored: dict[str, dict[str, Any]] = {}
-        checked: dict[int, tuple[object, dict[str, Any]]] = {}  # id(info) -> (info, copy)
-        for owner, info in infos.items():
-            if not isinstance(owner, str):
-                raise _wrong_type("owner", "a string", owner)
-            seen = checked.get(id(info))
-            if seen is None:
-                flat = _flat_copy(info)
-                if flat is None:
-                    flat = _json_copy(info, f"owner info of {_show(owner)}")
-                seen = checked[id(info)] = (info, flat)  # the info is kept: its id stays its own
-            stored[owner] = seen[1]
-        self._owner_info.update(stored)
+        owners, given = list(infos), list(infos.values())  # held: each id() stays its own
+        if not _STR_ONLY.issuperset(map(type, owners)):  # the first error, as one by one
+            for owner, info in zip(owners, given, strict=True):
+                if not isinstance(owner, str):
+                    raise _wrong_type("owner", "a string", owner)
+                if _flat_copy(info) is None:
+                    _json_copy(info, f"owner info of {_show(owner)}")
+        # Each distinct info object is checked once, in order of first use.
+        first_owner = dict(zip(map(id, reversed(given)), reversed(owners), strict=True))
+        copies: dict[int, dict[str, Any]] = {}
+        for info in dict(zip(map(id, given), given, strict=True)).values():
+            flat = _flat_copy(info)
+            if flat is None:
+                flat = _json_copy(info, f"owner info of {_show(first_owner[id(info)])}")
+            copies[id(info)] = flat
+        self._owner_info.update(zip(owners, map(copies.__getitem__, map(id, given)), strict=True))
 
     def owner_info(self, owner: str | None) -> dict[str, Any]:
         """The metadata attached to an owner (a copy; ``{}`` when none). O(size of info).

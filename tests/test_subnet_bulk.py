@@ -344,13 +344,13 @@ _INFOS = st.dictionaries(
 @given(
     pool=st.lists(_INFOS, min_size=1, max_size=4),
     picks=st.lists(
-        st.tuples(st.sampled_from(["eni-a", "eni-b", "eni-c", "eni-d"]), st.integers(0, 3)),
+        st.tuples(st.sampled_from(["eni-a", "eni-b", "eni-c", "eni-d", 7]), st.integers(0, 3)),
         max_size=6,
     ),
     earlier=st.booleans(),
 )
 def test_set_owner_infos_is_set_owner_info_for_each_or_nothing(
-    pool: list[dict[Any, Any]], picks: list[tuple[str, int]], earlier: bool
+    pool: list[dict[Any, Any]], picks: list[tuple[Any, int]], earlier: bool
 ) -> None:
     """The bulk call (owners often sharing one info object) against one call per owner: the
     same owner info, or the first bad info's error class and an unchanged subnet."""

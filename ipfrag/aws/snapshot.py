@@ -1588,17 +1588,17 @@ def load_snapshot(
     (11, [])
     """
     _check_options(family, lenient, policy, seed)
-    with paused_gc():
+    with paused_gc():  # one pause for the whole load (the collector then runs once)
         s_items, i_items, r_items, metadata = _collect_all(
             subnets, network_interfaces, cidr_reservations
         )
-    return _build(
-        s_items,
-        i_items,
-        r_items,
-        family=family,
-        lenient=lenient,
-        metadata=metadata,
-        policy=policy,
-        seed=seed,
-    )
+        return _build(
+            s_items,
+            i_items,
+            r_items,
+            family=family,
+            lenient=lenient,
+            metadata=metadata,
+            policy=policy,
+            seed=seed,
+        )
