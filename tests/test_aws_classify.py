@@ -483,6 +483,25 @@ CASES: list[tuple[str, dict[str, Any], OwnerKind, str | None, str]] = [
         "EMR",
     ),
     (
+        "emr-cluster-node-by-tag",  # EMR tags the interfaces it creates (AWS managed policy)
+        eni(
+            "",
+            instance="i-0aaaabbbbccccdddd",
+            device=1,
+            tags={"aws:elasticmapreduce:job-flow-id": "j-2AXXXXXXGAPLF"},
+        ),
+        OwnerKind.EMR,
+        "j-2AXXXXXXGAPLF",
+        "EMR cluster j-2AXXXXXXGAPLF",
+    ),
+    (
+        "emr-notebook-by-tag",
+        eni("", tags={"aws:elasticmapreduce:editor-id": "e-1VLS6XXXXXXXXX"}),
+        OwnerKind.EMR,
+        "e-1VLS6XXXXXXXXX",
+        "EMR notebook e-1VLS6XXXXXXXXX",
+    ),
+    (
         "batch",
         eni("", requester="AROAEXAMPLE:aws-batch-job", managed=True),
         OwnerKind.BATCH,
@@ -814,3 +833,16 @@ def test_only_the_value_tags_values_count(
         items.append(item)
         changed.append(other)
     assert classify_interfaces(changed) == classify_interfaces(items)
+
+
+def test_emr_tags_do_not_override_eks_or_service_marks() -> None:
+    """The EMR tags decide only what neither EKS marks nor a service rule claimed: EMR on EKS
+    pods stay on their EKS node, a service's interface stays the service's."""
+    tag = {"aws:elasticmapreduce:job-flow-id": "j-1"}
+    on_eks = eni(f"aws-K8S-{NODE}", instance=NODE, device=1, tags=tag)
+    assert classify_interface(on_eks).kind is OwnerKind.EKS_NODE_SECONDARY
+    nat = eni("Interface for NAT Gateway nat-0a1b2c3d4e5f60718", interface_type="nat_gateway")
+    tagged_nat = dict(nat, TagSet=[{"Key": k, "Value": v} for k, v in tag.items()])
+    assert classify_interface(tagged_nat).kind is OwnerKind.NAT_GATEWAY
+    bare = classify_interface(eni("", tags={"aws:elasticmapreduce:job-flow-id": ""}))
+    assert (bare.kind, bare.label, bare.resource) == (OwnerKind.EMR, "EMR", None)

@@ -85,6 +85,7 @@ TAG_KEYS = [
     "node.k8s.amazonaws.com/instance_id",
     "cluster.k8s.amazonaws.com/name",
     "eks:cluster-name",
+    "aws:elasticmapreduce:job-flow-id",
     "vpcresources.k8s.aws/vlan-id",  # keys read, values not
     "kubernetes.io/cluster/prod",
     "eks:eni:owner",

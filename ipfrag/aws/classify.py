@@ -11,7 +11,8 @@ prints it (and boto3 returns it). The answer comes from, in this order:
 2. the service table :data:`SERVICE_RULES`: a rule matches on ``InterfaceType`` (the EC2 API enum:
    ``nat_gateway``, ``vpc_endpoint``, ``lambda`` ...), on the description AWS writes (``Interface
    for NAT Gateway nat-...``, ``ELB app/<name>/<id>``, ``RDSNetworkInterface`` ...) or on
-   ``RequesterId``; the first matching rule wins;
+   ``RequesterId``; the first matching rule wins; then the tags EMR puts on the interfaces it
+   creates (``aws:elasticmapreduce:job-flow-id``, ``aws:elasticmapreduce:editor-id``);
 3. the attachment: an interface attached to an instance is the instance's (``EC2_INSTANCE``), or
    an EKS node's primary ENI (``EKS_NODE_PRIMARY``) when its tags say EKS or the instance is known
    to be an EKS node (:func:`classify_interfaces` learns that from the node's VPC CNI ENIs);
@@ -420,7 +421,13 @@ _EKS_TAG_KEYS = frozenset(
     }
 )
 _EKS_TAG_PREFIXES = (_CLUSTER_TAG_PREFIX, "vpcresources.k8s.aws/")
-_VALUE_TAGS: frozenset[str] = frozenset({_NODE_TAG, _TRUNK_TAG, *_CLUSTER_TAGS})
+# EMR tags the interfaces it creates with these keys (the AWS managed policy
+# AmazonElasticMapReduceEditorsRole allows ec2:CreateTags on network interfaces for them).
+_EMR_CLUSTER_TAG = "aws:elasticmapreduce:job-flow-id"
+_EMR_EDITOR_TAG = "aws:elasticmapreduce:editor-id"
+_VALUE_TAGS: frozenset[str] = frozenset(
+    {_NODE_TAG, _TRUNK_TAG, *_CLUSTER_TAGS, _EMR_CLUSTER_TAG, _EMR_EDITOR_TAG}
+)
 """The tag keys whose *values* classification reads; of every other tag only the key
 counts. Interfaces whose facts differ only in other tags' values get the same verdict
 (the snapshot loader classifies one of each such group)."""
@@ -612,6 +619,17 @@ def _classify(
     if service is not None:
         kind, label, resource = service
         return _result(kind, label, instance_id, eks, resource, cluster)
+    emr_cluster, emr_editor = tags.get(_EMR_CLUSTER_TAG), tags.get(_EMR_EDITOR_TAG)
+    if emr_cluster is not None or emr_editor is not None:
+        what = (
+            f"EMR cluster {emr_cluster}"
+            if emr_cluster
+            else f"EMR notebook {emr_editor}"
+            if emr_editor
+            else "EMR"
+        )
+        resource = emr_cluster or emr_editor or None
+        return _result(OwnerKind.EMR, what, instance_id, eks, resource, cluster)
 
     if instance_id:
         primary = f.device_index == 0 and f.card_index in (0, None)
