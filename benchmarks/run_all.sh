@@ -11,7 +11,7 @@ python -m benchmarks.calibrate --json "$out/calibrate.json" | tee "$out/calibrat
 python -m benchmarks.sim --out "$out/sim.txt"
 python -m benchmarks.analysis | tee "$out/analysis.txt"
 python -m benchmarks.interval_backends | tee "$out/interval_backends.txt"
-python -m benchmarks.load_snapshot --repeat 3 --json "$out/load_snapshot.json" \
+python -m benchmarks.load_snapshot --repeat 5 --memory --json "$out/load_snapshot.json" \
     | tee "$out/load_snapshot.txt"
 # The remedies of the README's simulation section: 200 seeded runs each.
 for scenario in baseline prefix-reservation larger-cidr dense fragmentation-aware; do
