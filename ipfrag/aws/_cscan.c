@@ -6,7 +6,7 @@
  * None for anything it does not take: then the loader runs the twin, which decides. It is
  * conservative: every field must have exactly the type the shape declares (exact str, dict and
  * list, bool, int within 64 bits, or None where the shape allows it), every key of every
- * mapping it reads must be a str (as msgspec requires); any address that does not parse, a top-level primary address
+ * mapping it reads must be an exact str (msgspec refuses others); any address that does not parse, a top-level primary address
  * not listed, or an address listed twice on one interface (of either family) makes it decline.
  *
  * The result is the tuple
@@ -42,19 +42,15 @@ typedef struct {
 #define DECLINE 0
 #define OK 1
 
-/* Every key of d is a str (msgspec refuses other keys of a mapping it converts). Before 3.13,
- * CPython answers in O(1) for the usual dict whose key table only holds str. */
+/* Every key of d is an exact str: msgspec refuses any other key, str subclasses included,
+ * of a mapping it converts. */
 static int str_keys(PyObject *d) {
-#if PY_VERSION_HEX < 0x030D0000
-    return _PyDict_HasOnlyStringKeys(d) ? OK : DECLINE;
-#else
     Py_ssize_t pos = 0;
     PyObject *k, *v;
     while (PyDict_Next(d, &pos, &k, &v)) {
-        if (!PyUnicode_Check(k)) return DECLINE;
+        if (!PyUnicode_CheckExact(k)) return DECLINE;
     }
     return OK;
-#endif
 }
 
 /* d[name] or NULL when absent (no error) ; *err set on a lookup error. */
