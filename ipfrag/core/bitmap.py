@@ -535,17 +535,20 @@ class PyBitmapSpace(BitmapSpace):
         above = self._bits > 4 and w[i ^ 1] == _FULL
         top = self._top(offset, 5) if above and claim else 4
         w[i] = 0 if claim else _FULL
+        d = sign << 4
         for L, arr in self._up:
-            arr[offset >> L] += sign << 4
+            arr[offset >> L] += d
         if above and not claim:
             top = self._top(offset, 5)
         cnt = self._cnt
-        cnt[0] += sign << 4
+        cnt[0] += d
         cnt[1] += sign << 3
         cnt[2] += sign << 2
         cnt[3] += sign << 1
-        for m in range(4, top + 1):
-            cnt[m] += sign
+        cnt[4] += sign
+        if top > 4:
+            for m in range(5, top + 1):
+                cnt[m] += sign
         if self._tmin <= top:
             for j, levels in self._tt.items():
                 if j <= 4:
@@ -628,6 +631,10 @@ class PyBitmapSpace(BitmapSpace):
             self.track(order)
         if total == 0:
             return None
+        if order == 4:  # a /28: its word
+            offset = self._descend_block(4, _randbelow(rng, total), bits, 0)
+            self._update_word(offset, -1)
+            return offset
         return self._take_nth(order, _randbelow(rng, total))
 
     # ---------------------------------------------------------------- descents
