@@ -108,6 +108,14 @@ def _nth_bit(x: int, r: int) -> int:
     return 8 + _NTH[(x >> 8) << 3 | (r - c)]
 
 
+_BYTE_TOP = bytes(
+    0 if b >> (q & 6) & 3 != 3 else 1 if b >> (q & 4) & 15 != 15 else 2 if b != 255 else 3
+    for b in range(256)
+    for q in range(8)
+)
+"""``_BYTE_TOP[b << 3 | q]``: the largest order (up to 3) of an aligned run of set bits of
+the byte ``b`` around its bit ``q`` (0 when only that bit is set around it)."""
+
 _POPCOUNT = bytes(b.bit_count() for b in range(256))
 _NTH = bytes(
     next(p for p in range(8) if (b >> p & 1) and (b & ((1 << p) - 1)).bit_count() == r)
@@ -218,20 +226,22 @@ class PyBitmapSpace(BitmapSpace):
             return below[s : s + n] == b"\x10" * n
         return below[s : s + n] == [1 << base] * n
 
-    def _top(self, offset: int, order: int) -> int:
+    def _top(self, offset: int, order: int, hi: int = -1) -> int:
         """The largest order whose block holding ``offset`` is entirely free (given that
-        the order-``order`` one is). Reads no counter, as :meth:`_is_full`: first the
-        stored levels above, each full node proving the levels below it full, then the
-        levels between the last full one and the first that is not, one by one: a block
-        is full when the full half below it has a full buddy, whose count or counts are
-        cells of the stored level just below (the word itself below level 4)."""
-        hi = self._bits
-        for L, arr in self._up:
-            if order < L:
-                if arr[offset >> L] != 1 << L:
-                    hi = L - 1
-                    break
-                order = L
+        the order-``order`` one is; ``hi``, when given, bounds it). Reads no counter, as
+        :meth:`_is_full`: first the stored levels above, each full node proving the levels
+        below it full (skipped when ``hi`` is given), then the levels between the last
+        full one and the first that is not, one by one: a block is full when the full half
+        below it has a full buddy, whose count or counts are cells of the stored level
+        just below (the word itself below level 4)."""
+        if hi < 0:
+            hi = self._bits
+            for L, arr in self._up:
+                if order < L:
+                    if arr[offset >> L] != 1 << L:
+                        hi = L - 1
+                        break
+                    order = L
         lv = self._lv
         while order < hi:
             if order < 4:
@@ -386,32 +396,15 @@ class PyBitmapSpace(BitmapSpace):
                 return False
             self._update_block(offset, order, -1)
             return True
-        w = self._w
-        i = offset >> 4
-        x = w[i]
+        x = self._w[offset >> 4]
         p = offset & 15
         if not x >> p & 1:
             return False
         # The largest block around the address that was entirely free, before writing.
-        top = 0
-        if x >> (p & 14) & 3 == 3:
-            top = 1
-            if x >> (p & 12) & 15 == 15:
-                top = 2
-                if x >> (p & 8) & 255 == 255:
-                    top = 3
-                    if x == _FULL:
-                        top = self._top(offset, 4)
-        w[i] = x ^ (1 << p)
-        for L, arr in self._up:
-            arr[offset >> L] -= 1
-        cnt = self._cnt
-        cnt[0] -= 1
-        if top:
-            for k in range(1, top + 1):
-                cnt[k] -= 1
-            if top >= self._tmin:
-                self._track_single(offset, top, -1)
+        top = _BYTE_TOP[(x >> (p & 8) & 255) << 3 | (p & 7)]
+        if top == 3 and x == _FULL:
+            top = self._top(offset, 4)
+        self._claim_address(offset, top)
         return True
 
     def try_release(self, offset: int, order: int = 0) -> bool:
@@ -445,19 +438,29 @@ class PyBitmapSpace(BitmapSpace):
         cnt = self._cnt
         cnt[0] += 1
         # The largest block around the address that is now entirely free, after writing.
-        if x >> (p & 14) & 3 == 3:
-            top = 1
-            if x >> (p & 12) & 15 == 15:
-                top = 2
-                if x >> (p & 8) & 255 == 255:
-                    top = 3
-                    if x == _FULL:
-                        top = self._top(offset, 4)
+        top = _BYTE_TOP[(x >> (p & 8) & 255) << 3 | (p & 7)]
+        if top:
+            if top == 3 and x == _FULL:
+                top = self._top(offset, 4)
             for k in range(1, top + 1):
                 cnt[k] += 1
             if top >= self._tmin:
                 self._track_single(offset, top, 1)
         return True
+
+    def _claim_address(self, offset: int, top: int) -> None:
+        """Claim the free address ``offset``, the largest block around it that was entirely
+        free being of order ``top``: its bit, one cell per stored level, the counters."""
+        self._w[offset >> 4] ^= 1 << (offset & 15)
+        for L, arr in self._up:
+            arr[offset >> L] -= 1
+        cnt = self._cnt
+        cnt[0] -= 1
+        if top:
+            for k in range(1, top + 1):
+                cnt[k] -= 1
+            if top >= self._tmin:
+                self._track_single(offset, top, -1)
 
     def _track_single(self, offset: int, top: int, sign: int) -> None:
         """One block of each tracked order up to ``top`` changed freeness around ``offset``."""
@@ -594,9 +597,7 @@ class PyBitmapSpace(BitmapSpace):
             free = self._cnt[0]
             if not free:
                 return None
-            offset = self._descend_address(_randbelow(rng, free), self._bits, 0, free)
-            self.try_claim(offset)
-            return offset
+            return self._take_address(_randbelow(rng, free))
         return super().take_address(policy, rng, unit)
 
     def take_block(self, order: int, policy: Policy, rng: random.Random | None) -> int | None:
@@ -640,11 +641,53 @@ class PyBitmapSpace(BitmapSpace):
     # ---------------------------------------------------------------- descents
     def _take_nth(self, order: int, r: int) -> int:
         if order == 0:
-            offset = self._descend_address(r, self._bits, 0, self._cnt[0])
-            self.try_claim(offset)
-        else:
-            offset = self._descend_block(order, r, self._bits, 0)
-            self._update_block(offset, order, -1)
+            return self._take_address(r)
+        offset = self._descend_block(order, r, self._bits, 0)
+        self._update_block(offset, order, -1)
+        return offset
+
+    def _take_address(self, r: int) -> int:
+        """Claim the r-th free address of the whole space (``r`` below the free count); its
+        offset. :meth:`_descend_address` from the root and the claim of :meth:`try_claim` in
+        one pass, knowing what the descent learnt: the address is free, and the entirely
+        free node where the descent stops (below a partly used one) is the lowest order
+        :meth:`_top` needs to look from; a descent into a partly used word finds the block
+        around the address inside the word."""
+        bits = self._bits
+        free = self._cnt[0]
+        if free == 1 << bits:
+            self._claim_address(r, bits)
+            return r
+        level = bits
+        index = 0
+        for T, arr in reversed(self._up):
+            n = 1 << (level - T)
+            s = index << (level - T)
+            if 2 * r < free:
+                for v in arr[s : s + n]:
+                    if r < v:
+                        break
+                    r -= v
+                    s += 1
+            else:
+                r = free - 1 - r
+                s += n - 1
+                for v in reversed(arr[s - n + 1 : s + 1]):
+                    if r < v:
+                        break
+                    r -= v
+                    s -= 1
+                r = v - 1 - r
+            if v == 1 << T:
+                offset = (s << T) + r
+                self._claim_address(offset, self._top(offset, T, level - 1))
+                return offset
+            level, index, free = T, s, v
+        # Inside a partly used word (level 4, or the root of a space of one word at most).
+        x = self._w[index]
+        p = _nth_bit(x, r)
+        offset = (index << level) + p
+        self._claim_address(offset, _BYTE_TOP[(x >> (p & 8) & 255) << 3 | (p & 7)])
         return offset
 
     def _descend_address(self, r: int, level: int, index: int, free: int) -> int:
