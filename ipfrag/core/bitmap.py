@@ -469,21 +469,6 @@ class PyBitmapSpace(BitmapSpace):
                 self._track_single(offset, top, 1)
         return True
 
-    def _claim_address(self, offset: int, top: int) -> None:
-        """Claim the free address ``offset``, the largest block around it that was entirely
-        free being of order ``top``: its bit, one cell per stored level, the counters.
-        (:meth:`try_claim` inlines these lines: a call is a twentieth of its cost.)"""
-        self._w[offset >> 4] ^= 1 << (offset & 15)
-        for L, arr in self._up:
-            arr[offset >> L] -= 1
-        cnt = self._cnt
-        cnt[0] -= 1
-        if top:
-            for k in range(1, top + 1):
-                cnt[k] -= 1
-            if top >= self._tmin:
-                self._track_single(offset, top, -1)
-
     def _track_single(self, offset: int, top: int, sign: int) -> None:
         """One block of each tracked order up to ``top`` changed freeness around ``offset``."""
         for j, levels in self._tt.items():
@@ -677,39 +662,52 @@ class PyBitmapSpace(BitmapSpace):
         around the address inside the word."""
         bits = self._bits
         free = self._cnt[0]
-        if free == 1 << bits:
-            self._claim_address(r, bits)
-            return r
         level = bits
         index = 0
-        for T, arr in reversed(self._up):
-            n = 1 << (level - T)
-            s = index << (level - T)
-            if 2 * r < free:
-                for v in arr[s : s + n]:
-                    if r < v:
-                        break
-                    r -= v
-                    s += 1
+        if free == 1 << bits:
+            offset = r
+            top = bits
+        else:
+            for T, arr in reversed(self._up):
+                n = 1 << (level - T)
+                s = index << (level - T)
+                if 2 * r < free:
+                    for v in arr[s : s + n]:
+                        if r < v:
+                            break
+                        r -= v
+                        s += 1
+                else:
+                    r = free - 1 - r
+                    s += n - 1
+                    for v in reversed(arr[s - n + 1 : s + 1]):
+                        if r < v:
+                            break
+                        r -= v
+                        s -= 1
+                    r = v - 1 - r
+                if v == 1 << T:
+                    offset = (s << T) + r
+                    top = self._top(offset, T, level - 1)
+                    break
+                level, index, free = T, s, v
             else:
-                r = free - 1 - r
-                s += n - 1
-                for v in reversed(arr[s - n + 1 : s + 1]):
-                    if r < v:
-                        break
-                    r -= v
-                    s -= 1
-                r = v - 1 - r
-            if v == 1 << T:
-                offset = (s << T) + r
-                self._claim_address(offset, self._top(offset, T, level - 1))
-                return offset
-            level, index, free = T, s, v
-        # Inside a partly used word (level 4, or the root of a space of one word at most).
-        x = self._w[index]
-        p = _nth_bit(x, r)
-        offset = (index << level) + p
-        self._claim_address(offset, _BYTE_TOP[(x >> (p & 8) & 255) << 3 | (p & 7)])
+                # Inside a partly used word (level 4, or the root of a space of one word).
+                x = self._w[index]
+                p = _nth_bit(x, r)
+                offset = (index << level) + p
+                top = _BYTE_TOP[(x >> (p & 8) & 255) << 3 | (p & 7)]
+        # The claim: try_claim's writes.
+        self._w[offset >> 4] ^= 1 << (offset & 15)
+        for L, arr in self._up:
+            arr[offset >> L] -= 1
+        cnt = self._cnt
+        cnt[0] -= 1
+        if top:
+            for k in range(1, top + 1):
+                cnt[k] -= 1
+            if top >= self._tmin:
+                self._track_single(offset, top, -1)
         return offset
 
     def _descend_address(self, r: int, level: int, index: int, free: int) -> int:
