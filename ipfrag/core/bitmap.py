@@ -113,8 +113,8 @@ _BYTE_TOP = bytes(
     for b in range(256)
     for q in range(8)
 )
-"""``_BYTE_TOP[b << 3 | q]``: the largest order (up to 3) of an aligned run of set bits of
-the byte ``b`` around its bit ``q`` (0 when only that bit is set around it)."""
+"""``_BYTE_TOP[b << 3 | q]``: for a set bit ``q`` of the byte ``b``, the largest order (up
+to 3) of the aligned blocks around it whose bits are all set (0: its pair's are not)."""
 
 _POPCOUNT = bytes(b.bit_count() for b in range(256))
 _NTH = bytes(
@@ -591,7 +591,7 @@ class PyBitmapSpace(BitmapSpace):
         for j in self._tt:
             self._tt[j] = self._tracking_levels(j)
 
-    # ------------------------------------------------------------ hot paths
+    # --------------------------------------------------------------- hot paths
     def take_address(self, policy: Policy, rng: random.Random | None, unit: int = 0) -> int | None:
         """As :meth:`AddressSpace.take_address <ipfrag.core.AddressSpace.take_address>`; with
         a plain ``random.Random``, the "random" pick is one draw (the same), one descent and
