@@ -635,7 +635,7 @@ class PyBitmapSpace(BitmapSpace):
                 offset = _randbelow(rng, blocks) << order
                 if try_claim(offset, order):
                     return offset
-        if 0 < order < bits and 0 < self._cnt[0] < 1 << bits and order not in self._tracked:
+        if order not in self._tracked and 0 < order < bits and 0 < self._cnt[0] < 1 << bits:
             self.track(order)
         if total == 0:
             return None
