@@ -18,12 +18,13 @@ from __future__ import annotations
 import abc
 import operator
 import os
+import random
 import sys
 from array import array
 from collections.abc import Mapping, MutableSequence, Sequence
 from typing import Literal
 
-from ipfrag.core.base import AddressSpace
+from ipfrag.core.base import _PLAIN_DRAWS, AddressSpace, Policy, _randbelow
 from ipfrag.errors import InvalidArgument
 
 __all__ = ["IMPLEMENTATION", "MAX_BITMAP_BITS", "BitmapSpace", "PyBitmapSpace"]
@@ -106,6 +107,14 @@ def _nth_bit(x: int, r: int) -> int:
         return _NTH[low << 3 | r]
     return 8 + _NTH[(x >> 8) << 3 | (r - c)]
 
+
+_BYTE_TOP = bytes(
+    0 if b >> (q & 6) & 3 != 3 else 1 if b >> (q & 4) & 15 != 15 else 2 if b != 255 else 3
+    for b in range(256)
+    for q in range(8)
+)
+"""``_BYTE_TOP[b << 3 | q]``: for a set bit ``q`` of the byte ``b``, the largest order (up
+to 3) of the aligned blocks around it whose bits are all set (0: its pair's are not)."""
 
 _POPCOUNT = bytes(b.bit_count() for b in range(256))
 _NTH = bytes(
@@ -217,11 +226,40 @@ class PyBitmapSpace(BitmapSpace):
             return below[s : s + n] == b"\x10" * n
         return below[s : s + n] == [1 << base] * n
 
-    def _top(self, offset: int, order: int) -> int:
+    def _top(self, offset: int, order: int, hi: int = -1) -> int:
         """The largest order whose block holding ``offset`` is entirely free (given that
-        the order-``order`` one is)."""
-        bits = self._bits
-        while order < bits and self._is_full(order + 1, offset >> (order + 1)):
+        the order-``order`` one is; ``hi``, when given, bounds it). Reads no counter, as
+        :meth:`_is_full`: first the stored levels above, each full node proving the levels
+        below it full (skipped when ``hi`` is given), then the levels between the last
+        full one and the first that is not, one by one: a block is full when the full half
+        below it has a full buddy, whose count or counts are cells of the stored level
+        just below (the word itself below level 4)."""
+        if hi < 0:
+            hi = self._bits
+            for L, arr in self._up:
+                if order < L:
+                    if arr[offset >> L] != 1 << L:
+                        hi = L - 1
+                        break
+                    order = L
+        lv = self._lv
+        while order < hi:
+            if order < 4:
+                if not self._is_full(order + 1, offset >> (order + 1)):
+                    break
+            else:
+                base = order & ~3
+                below = lv[base]
+                assert below is not None  # levels 4, 8, ... below bits are stored
+                buddy = (offset >> order) ^ 1
+                if order == base:
+                    if below[buddy] != 1 << base:
+                        break
+                else:
+                    n = 1 << (order - base)
+                    s = buddy << (order - base)
+                    if below[s : s + n].count(1 << base) != n:
+                        break
             order += 1
         return order
 
@@ -507,17 +545,20 @@ class PyBitmapSpace(BitmapSpace):
         above = self._bits > 4 and w[i ^ 1] == _FULL
         top = self._top(offset, 5) if above and claim else 4
         w[i] = 0 if claim else _FULL
+        d = sign << 4
         for L, arr in self._up:
-            arr[offset >> L] += sign << 4
+            arr[offset >> L] += d
         if above and not claim:
             top = self._top(offset, 5)
         cnt = self._cnt
-        cnt[0] += sign << 4
+        cnt[0] += d
         cnt[1] += sign << 3
         cnt[2] += sign << 2
         cnt[3] += sign << 1
-        for m in range(4, top + 1):
-            cnt[m] += sign
+        cnt[4] += sign
+        if top > 4:
+            for m in range(5, top + 1):
+                cnt[m] += sign
         if self._tmin <= top:
             for j, levels in self._tt.items():
                 if j <= 4:
@@ -550,14 +591,123 @@ class PyBitmapSpace(BitmapSpace):
         for j in self._tt:
             self._tt[j] = self._tracking_levels(j)
 
+    # --------------------------------------------------------------- hot paths
+    def take_address(self, policy: Policy, rng: random.Random | None, unit: int = 0) -> int | None:
+        """As :meth:`AddressSpace.take_address <ipfrag.core.AddressSpace.take_address>`; with
+        a plain ``random.Random``, the "random" pick is one draw (the same), one descent and
+        the claim, without the generic layers. Cost: O(bits / 4) steps of up to 16 children.
+
+        >>> sp = PyBitmapSpace(8); sp.take_address("random", random.Random(1)) is not None
+        True
+        """
+        if policy == "random" and type(rng) is random.Random and _PLAIN_DRAWS:
+            free = self._cnt[0]
+            if not free:
+                return None
+            return self._take_address(_randbelow(rng, free))
+        return super().take_address(policy, rng, unit)
+
+    def take_block(self, order: int, policy: Policy, rng: random.Random | None) -> int | None:
+        """As :meth:`AddressSpace.take_block <ipfrag.core.AddressSpace.take_block>`; with a
+        plain ``random.Random``, the "random" pick makes the same draws and tries without
+        the generic layers (a /28 try reads its level-4 count). Cost: O(bits / 4) per try,
+        or one descent of up to 16 children a step.
+
+        >>> sp = PyBitmapSpace(8); sp.take_block(4, "random", random.Random(1)) % 16
+        0
+        """
+        if policy != "random" or type(rng) is not random.Random or not _PLAIN_DRAWS:
+            return super().take_block(order, policy, rng)
+        bits = self._bits
+        total = self._cnt[order]
+        blocks = 1 << (bits - order)
+        if 2 * total >= blocks:  # rejection sampling, as AddressSpace.take_block
+            if order == 4 and bits > 4:
+                c4 = self._lv[4]
+                assert c4 is not None
+                while True:
+                    i = _randbelow(rng, blocks)
+                    if c4[i] == 16:
+                        self._update_word(i << 4, -1)
+                        return i << 4
+            try_claim = self.try_claim
+            while True:
+                offset = _randbelow(rng, blocks) << order
+                if try_claim(offset, order):
+                    return offset
+        if order not in self._tracked and 0 < order < bits and 0 < self._cnt[0] < 1 << bits:
+            self.track(order)
+        if total == 0:
+            return None
+        if order == 4:  # a /28: its word
+            offset = self._descend_block(4, _randbelow(rng, total), bits, 0)
+            self._update_word(offset, -1)
+            return offset
+        return self._take_nth(order, _randbelow(rng, total))
+
     # ---------------------------------------------------------------- descents
     def _take_nth(self, order: int, r: int) -> int:
         if order == 0:
-            offset = self._descend_address(r, self._bits, 0, self._cnt[0])
-            self.try_claim(offset)
+            return self._take_address(r)
+        offset = self._descend_block(order, r, self._bits, 0)
+        self._update_block(offset, order, -1)
+        return offset
+
+    def _take_address(self, r: int) -> int:
+        """Claim the r-th free address of the whole space (``r`` below the free count); its
+        offset. :meth:`_descend_address` from the root and the claim of :meth:`try_claim` in
+        one pass, knowing what the descent learnt: the address is free, and the entirely
+        free node where the descent stops (below a partly used one) is the lowest order
+        :meth:`_top` needs to look from; a descent into a partly used word finds the block
+        around the address inside the word."""
+        bits = self._bits
+        free = self._cnt[0]
+        level = bits
+        index = 0
+        if free == 1 << bits:
+            offset = r
+            top = bits
         else:
-            offset = self._descend_block(order, r, self._bits, 0)
-            self._update_block(offset, order, -1)
+            for T, arr in reversed(self._up):
+                n = 1 << (level - T)
+                s = index << (level - T)
+                if 2 * r < free:
+                    for v in arr[s : s + n]:
+                        if r < v:
+                            break
+                        r -= v
+                        s += 1
+                else:
+                    r = free - 1 - r
+                    s += n - 1
+                    for v in reversed(arr[s - n + 1 : s + 1]):
+                        if r < v:
+                            break
+                        r -= v
+                        s -= 1
+                    r = v - 1 - r
+                if v == 1 << T:
+                    offset = (s << T) + r
+                    top = self._top(offset, T, level - 1)
+                    break
+                level, index, free = T, s, v
+            else:
+                # Inside a partly used word (level 4, or the root of a space of one word).
+                x = self._w[index]
+                p = _nth_bit(x, r)
+                offset = (index << level) + p
+                top = _BYTE_TOP[(x >> (p & 8) & 255) << 3 | (p & 7)]
+        # The claim: try_claim's writes.
+        self._w[offset >> 4] ^= 1 << (offset & 15)
+        for L, arr in self._up:
+            arr[offset >> L] -= 1
+        cnt = self._cnt
+        cnt[0] -= 1
+        if top:
+            for k in range(1, top + 1):
+                cnt[k] -= 1
+            if top >= self._tmin:
+                self._track_single(offset, top, -1)
         return offset
 
     def _descend_address(self, r: int, level: int, index: int, free: int) -> int:
@@ -596,9 +746,14 @@ class PyBitmapSpace(BitmapSpace):
     def _descend_block(self, order: int, r: int, level: int, index: int) -> int:
         # The r-th free block of the order: the tracked counts 16 children a step, each
         # scan from the nearer end, then the candidate blocks under the lowest tracked node.
-        if self._is_full(level, index):
+        if level == self._bits:  # the root: its counters
+            if self._cnt[0] == 1 << level:
+                return r << order
+            total = self._cnt[order]
+        elif self._is_full(level, index):
             return (index << level) + (r << order)
-        total = self._cnt[order] if level == self._bits else -1
+        else:
+            total = -1
         for T, arr in reversed(self._tt.get(order, ())):
             if level <= T:
                 continue
@@ -626,18 +781,20 @@ class PyBitmapSpace(BitmapSpace):
             level, index, total = T, s, v
         lo = index << (level - order)
         n = 1 << (level - order)
-        if order == 4 and total >= 0 and 2 * r >= total:
-            # The last candidates first: the (total - 1 - r)-th full word from the right.
-            r = total - 1 - r
-            i = lo + n - 1
+        if order == 4:
+            # The r-th full word: C-speed finds of its level-4 count, one per full word
+            # passed, from the right (the total - 1 - r-th) when that end is nearer.
             c4 = self._lv[4]
-            assert c4 is not None  # the space is larger than this node
-            for x in reversed(c4[lo : lo + n]):
-                if x == 16:
-                    if not r:
-                        return i << 4
-                    r -= 1
-                i -= 1
+            assert isinstance(c4, bytearray)  # the space is larger than this partly used node
+            if 0 <= total <= 2 * r:
+                i = lo + n
+                for _ in range(total - r):
+                    i = c4.rindex(16, lo, i)
+            else:
+                i = lo - 1
+                for _ in range(r + 1):
+                    i = c4.index(16, i + 1, lo + n)
+            return i << 4
         return self._nth_full(order, r, lo, n) << order
 
     # C-speed scans where a level is a list ("lowest" and "best-fit" policies).
