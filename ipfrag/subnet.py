@@ -24,6 +24,7 @@ import socket
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from itertools import islice as _islice
 from itertools import repeat as _repeat
 from typing import Any, Literal, NamedTuple, TypeAlias, TypeVar
 
@@ -730,7 +731,7 @@ class Subnet:
         """
         if not isinstance(entries, Iterable):
             raise _wrong_type("entries", "an iterable of (target, owner, kind)", entries)
-        items = list(entries)
+        items = self._entries_list(entries)
         try:
             bulk = self._plain_records(items)
             records, new_owners = bulk if bulk is not None else self._bulk_records(items)
@@ -745,6 +746,21 @@ class Subnet:
         self._owners.extend(new_owners)
         self._owner_ids.update(new_owners)
         return len(records)
+
+    def _entries_list(self, entries: Iterable[Any]) -> list[Any]:
+        """The entries as a list, read a chunk at a time and checked for their shape (a
+        triple) at C speed, so that an iterable of things that are not entries (the 2**64
+        addresses of an IPv6 network, an endless generator) raises at its first non-entry,
+        with the error the entries up to it give one by one, instead of being read whole."""
+        items: list[Any] = []
+        it = iter(entries)
+        while chunk := list(_islice(it, _ENTRY_CHUNK)):
+            if set(map(type, chunk)) != _TUPLE_ONLY or set(map(len, chunk)) != _TRIPLE:
+                for k, entry in enumerate(chunk):
+                    if not isinstance(entry, (tuple, list)) or len(entry) != 3:
+                        raise self._first_error([*items, *chunk[: k + 1]])
+            items += chunk
+        return items
 
     def _plain_records(self, items: list[Any]) -> tuple[list[_Record], dict[str, int]] | None:
         """:meth:`_bulk_records` for the plainest batch, in C-speed passes: every entry an
@@ -1708,6 +1724,8 @@ def _flat_copy(value: object) -> dict[str, Any] | None:
 
 _FLAT_TEXT = frozenset({str, bool, type(None)})
 _TUPLE_ONLY = frozenset({tuple})
+_TRIPLE = frozenset({3})
+_ENTRY_CHUNK = 4096
 _INT_ONLY = frozenset({int})
 _OWNER_TYPES = frozenset({str, type(None)})
 _FLAT_SCALARS = _FLAT_TEXT | {int, float}

@@ -13,6 +13,7 @@ automatic placements, and ``_check()`` holds.
 from __future__ import annotations
 
 import ipaddress
+import itertools
 from typing import Any
 
 import pytest
@@ -415,3 +416,24 @@ def test_set_owner_infos_refuses_bad_arguments_whole() -> None:
     assert s.owner_info_values("a") == {}
     s.set_owner_infos({})
     assert s.to_dict()["owner_info"] == {}
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [
+        ipaddress.ip_network("2600::/64"),  # 2**64 addresses: never read whole
+        itertools.repeat("10.0.0.9"),  # endless
+        itertools.chain(
+            ((f"10.0.{i // 200}.{i % 200 + 10}", "a", "ip") for i in range(5000)),
+            itertools.count(),  # past the first chunk read
+        ),
+        "10.0.0.9",
+    ],
+    ids=["ipv6-network", "endless", "entries-then-endless", "text"],
+)
+def test_a_batch_of_non_entries_fails_at_the_first_one(entries: Any) -> None:
+    s = Subnet("10.0.0.0/16")
+    with pytest.raises(InvalidType, match=r"entries\[(0|5000)\]: an allocation entry"):
+        s.allocate_many(entries)
+    assert s.used_addresses == 0
+    s._check()
