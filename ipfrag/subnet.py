@@ -1267,10 +1267,7 @@ class Subnet:
         """
         if not isinstance(owner, str):
             raise _wrong_type("owner", "a string", owner)
-        flat = _flat_copy(info)
-        self._owner_info[owner] = (
-            flat if flat is not None else _json_copy(info, f"owner info of {_show(owner)}")
-        )
+        self._owner_info[owner] = _checked_info(info, owner)
 
     def set_owner_infos(self, infos: Mapping[str, Mapping[str, Any]]) -> None:
         """Attach metadata to many owners at once: ``set_owner_info(owner, info)`` for every
@@ -1295,16 +1292,12 @@ class Subnet:
             for owner, info in zip(owners, given, strict=True):
                 if not isinstance(owner, str):
                     raise _wrong_type("owner", "a string", owner)
-                if _flat_copy(info) is None:
-                    _json_copy(info, f"owner info of {_show(owner)}")
+                _checked_info(info, owner)
         # Each distinct info object is checked once, in order of first use.
         first_owner = dict(zip(map(id, reversed(given)), reversed(owners), strict=True))
         copies: dict[int, dict[str, Any]] = {}
         for info in dict(zip(map(id, given), given, strict=True)).values():
-            flat = _flat_copy(info)
-            if flat is None:
-                flat = _json_copy(info, f"owner info of {_show(first_owner[id(info)])}")
-            copies[id(info)] = flat
+            copies[id(info)] = _checked_info(info, first_owner[id(info)])
         self._owner_info.update(zip(owners, map(copies.__getitem__, map(id, given)), strict=True))
 
     def owner_info(self, owner: str | None) -> dict[str, Any]:
@@ -1694,6 +1687,13 @@ _FLAT_INT = 1 << 63
 """Ints of the fast path stay within 64 bits; longer ones take the full check."""
 _CONTAINERS = frozenset({dict, list})
 _isfinite = math.isfinite
+
+
+def _checked_info(info: object, owner: str) -> dict[str, Any]:
+    """The subnet's own copy of an owner's info: :func:`_flat_copy` when it is flat, else
+    :func:`_json_copy` (which names the owner in its error)."""
+    flat = _flat_copy(info)
+    return flat if flat is not None else _json_copy(info, f"owner info of {_show(owner)}")
 
 
 def _flat_copy(value: object) -> dict[str, Any] | None:
