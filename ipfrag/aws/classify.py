@@ -717,12 +717,18 @@ def classify_interfaces(
     ['eks_node_primary', 'eks_node_secondary']
     """
     facts = [_facts(eni) for eni in enis]
-    trunk_nodes = {
-        f.eni_id: f.instance_id
-        for f in facts
-        if f.instance_id and f.eni_id and f.interface_type == "trunk"
-    }
+    trunk_nodes = _trunk_nodes((f.eni_id, f.interface_type, f.instance_id) for f in facts)
     return _classify_all(facts, trunk_nodes)
+
+
+def _trunk_nodes(interfaces: Iterable[tuple[str, str | None, str | None]]) -> dict[str, str]:
+    """``{trunk ENI id: its instance}`` of ``(ENI id, InterfaceType, instance id)`` triples:
+    what a pod's branch ENI, which is not attached, takes its node from."""
+    return {
+        eni: instance
+        for eni, interface_type, instance in interfaces
+        if instance and eni and interface_type == "trunk"
+    }
 
 
 def _classify_all(

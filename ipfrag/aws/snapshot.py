@@ -90,6 +90,7 @@ from ipfrag.aws.classify import (
     Classification,
     InterfaceFacts,
     _classify_all,
+    _trunk_nodes,
     classify_interfaces,
 )
 from ipfrag.errors import (
@@ -1347,11 +1348,10 @@ def _shared_owner_infos(
     for i, n in enumerate(which):
         if n == len(firsts):
             firsts.append(i)
-    trunk_nodes = {
-        eni: key[0][7][0]
-        for eni, key in zip(ids, keys, strict=True)
-        if key[0][0] == "trunk" and key[0][7] is not None and key[0][7][0] and eni
-    }
+    flat = [key[0] for key in keys]  # InterfaceType first, the attachment 8th (_group_key)
+    trunk_nodes = _trunk_nodes(
+        (eni, f[0], None if f[7] is None else f[7][0]) for eni, f in zip(ids, flat, strict=True)
+    )
     try:
         shapes = msgspec.convert([datas[i] for i in firsts], list[Interface])
     except msgspec.ValidationError:  # pragma: no cover - scanned: they are well-formed
